@@ -1,0 +1,77 @@
+"""lbpevidence: the evidence for non-surgical, non-drug care of low back pain, reviewed.
+
+The public API, re-exported here. Names from modules that need scipy or
+matplotlib are imported on first use, so ``import lbpevidence`` (and the
+``lbpevidence validate`` command) stays fast and light.
+
+>>> import lbpevidence as lbp
+>>> refs = lbp.read_references()          # the bundled refs/studies.bib
+>>> len(refs) > 0
+True
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .errors import (
+    ClaimsTableError,
+    LbpEvidenceError,
+    OutcomeTableError,
+    Problem,
+    ReferenceTableError,
+    StatisticsError,
+)
+from .paths import bundled_refs
+from .references import read_references
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported lazily)
+_LAZY = {
+    "read_outcomes": "outcomes",
+    "effect_sizes": "effects",
+    "meta_analysis": "meta",
+    "meta_by": "meta",
+    "leave_one_out": "meta",
+    "egger_test": "meta",
+    "subgroup_differences": "meta",
+    "MetaResult": "meta",
+    "EggerResult": "meta",
+    "grade": "grading",
+    "GradeRules": "grading",
+    "summary_of_findings": "grading",
+    "read_claims": "audit",
+    "audit_citations": "audit",
+    "check_claims": "audit",
+    "import_records": "importers",
+    "load_review": "review",
+    "Review": "review",
+}
+
+__all__ = [
+    "__version__",
+    "bundled_refs",
+    "read_references",
+    "ClaimsTableError",
+    "LbpEvidenceError",
+    "OutcomeTableError",
+    "Problem",
+    "ReferenceTableError",
+    "StatisticsError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lbpevidence' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

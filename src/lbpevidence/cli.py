@@ -1,0 +1,171 @@
+"""The ``lbpevidence`` command.
+
+Exit codes: 0 = done (for ``validate``: no errors), 1 = the input has problems,
+2 = the command line is wrong. Heavy modules are imported inside each command so
+that ``lbpevidence validate`` starts fast and never imports matplotlib or scipy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "format_table"]
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def format_table(frame, fmt: str) -> str:
+    """Render a DataFrame as ``csv``, ``markdown`` or ``json`` text (lists joined by '; ')."""
+    import pandas as pd
+
+    flat = frame.copy()
+    for column in flat.columns:
+        if flat[column].map(lambda v: isinstance(v, list | tuple)).any():
+            flat[column] = flat[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
+    if fmt == "csv":
+        return flat.to_csv(index=False)
+    if fmt == "json":
+        return flat.to_json(orient="records", force_ascii=False, indent=1)
+    cells = flat.astype(object).where(pd.notna(flat), "").astype(str)
+    cells = cells.map(lambda s: s.replace("|", "\\|").replace("\n", " "))
+    header = "| " + " | ".join(map(str, flat.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in flat.columns) + "|"
+    body = ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def _collect_problems(path: str | None, schema: str | None):
+    """Validate a refs/ folder or one file; return (problems DataFrame, files checked)."""
+    import pandas as pd
+
+    from .errors import problems_frame
+    from .outcomes import read_outcomes
+    from .paths import bundled_refs
+    from .references import read_references
+
+    target = Path(path) if path else bundled_refs()
+    frames, files = [], []
+    if target.is_dir():
+        studies_path = target / "studies.bib"
+        refs, problems = read_references(studies_path, strict=False, schema=schema or "studies")
+        frames.append(problems)
+        files.append(studies_path)
+        if (target / "outcomes.csv").exists():
+            frames.append(read_outcomes(target / "outcomes.csv", refs, strict=False)[1])
+            files.append(target / "outcomes.csv")
+        if (target / "article.bib").exists():
+            frames.append(read_references(target / "article.bib", strict=False, schema="printed")[1])
+            files.append(target / "article.bib")
+        for name, reader in _extra_tables():
+            if (target / name).exists():
+                frames.append(reader(target / name, strict=False)[1])
+                files.append(target / name)
+    elif target.suffix.lower() == ".csv" and target.name != "claims.csv":
+        frames.append(read_outcomes(target, strict=False)[1])
+        files.append(target)
+    elif target.suffix.lower() == ".csv":
+        reader = dict(_extra_tables())["claims.csv"]
+        frames.append(reader(target, strict=False)[1])
+        files.append(target)
+    else:
+        default = "printed" if target.name == "article.bib" else "studies"
+        frames.append(read_references(target, strict=False, schema=schema or default)[1])
+        files.append(target)
+    frames = [f for f in frames if len(f)]
+    problems = pd.concat(frames, ignore_index=True) if frames else problems_frame([])
+    return problems, files
+
+
+def _extra_tables():
+    """(file name, reader) pairs for tables added by later modules, when present."""
+    tables = []
+    try:
+        from .audit import read_claims
+
+        tables.append(("claims.csv", read_claims))
+    except ImportError:
+        pass
+    try:
+        from .grading import read_overrides
+
+        tables.append(("overrides.csv", read_overrides))
+    except ImportError:
+        pass
+    return tables
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    problems, files = _collect_problems(args.path, args.schema)
+    errors = int((problems["severity"] == "error").sum()) if len(problems) else 0
+    warnings = len(problems) - errors
+    if args.format == "json":
+        print(problems.to_json(orient="records", force_ascii=False, indent=1))
+    else:
+        for message, severity in zip(problems["message"], problems["severity"], strict=True):
+            print(message if severity == "error" else f"warning: {message}")
+    names = ", ".join(str(f) for f in files)
+    print(f"{errors} error(s), {warnings} warning(s) in {names}", file=sys.stderr)
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _cmd_table(args: argparse.Namespace) -> int:
+    from .errors import ReferenceTableError
+    from .references import read_references
+
+    try:
+        refs = read_references(args.path, schema=args.schema or "studies")
+    except ReferenceTableError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    columns = args.columns.split(",") if args.columns else [
+        "key", "first_author", "year", "title", "journal", "modality", "design", "population", "participants",
+        "comparator", "finding", "doi", "pmid", "unverified"]
+    unknown = [c for c in columns if c not in refs.columns]
+    if unknown:
+        print(f"The value for `--columns` must name columns of {sorted(refs.columns)}, but {unknown} was passed.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(format_table(refs[columns], args.format))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="lbpevidence", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"lbpevidence {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = sub.add_parser("validate", help="check a refs/ folder or one file; exit 1 on errors")
+    validate.add_argument("path", nargs="?", help="refs/ folder, .bib or .csv (default: the bundled refs/)")
+    validate.add_argument("--format", choices=["text", "json"], default="text")
+    validate.add_argument("--schema", choices=["studies", "printed", "bibliography"],
+                          help="rules for a .bib file (default: studies; article.bib: printed)")
+    validate.set_defaults(func=_cmd_validate)
+
+    table = sub.add_parser("table", help="print the reference table")
+    table.add_argument("path", nargs="?", help="studies.bib or refs/ folder (default: the bundled refs/)")
+    table.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
+    table.add_argument("--columns", help="comma-separated columns (default: a readable selection)")
+    table.add_argument("--schema", choices=["studies", "printed", "bibliography"])
+    table.set_defaults(func=_cmd_table)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `lbpevidence table | head`
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

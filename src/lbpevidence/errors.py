@@ -1,0 +1,123 @@
+"""Exceptions and the Problem record every validator reports.
+
+Validators never stop at the first problem: they collect :class:`Problem`
+records and either return them (``strict=False``) or raise them together with
+:func:`raise_for_problems`. Every error here is a :class:`ValueError`, so callers
+that only know the standard library can still catch it.
+
+Examples
+--------
+>>> p = Problem("refs/studies.bib", 57, "doe2020", "modality", "'acupunture'",
+...             "a known modality (did you mean 'acupuncture'?)")
+>>> print(p)
+refs/studies.bib:57 doe2020 modality: found 'acupunture', expected a known modality (did you mean 'acupuncture'?)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "PROBLEM_COLUMNS",
+    "ClaimsTableError",
+    "LbpEvidenceError",
+    "OutcomeTableError",
+    "Problem",
+    "ReferenceTableError",
+    "StatisticsError",
+    "check_choice",
+    "problems_frame",
+    "raise_for_problems",
+]
+
+
+class LbpEvidenceError(ValueError):
+    """Base class of every error lbpevidence raises on purpose."""
+
+
+class ReferenceTableError(LbpEvidenceError):
+    """A reference file (.bib) holds problems; ``.problems`` lists all of them."""
+
+    def __init__(self, problems: Sequence[Problem], summary: str | None = None) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        head = summary or f"{len(self.problems)} problem(s) in the reference table"
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{head}:\n{lines}" if lines else head)
+
+
+class OutcomeTableError(ReferenceTableError):
+    """outcomes.csv holds problems."""
+
+
+class ClaimsTableError(ReferenceTableError):
+    """claims.csv or overrides.csv holds problems."""
+
+
+class StatisticsError(LbpEvidenceError):
+    """A statistic cannot be computed for the data given (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as the input allows.
+
+    ``line`` is 1-based; 0 means the problem concerns the whole file.
+    ``severity`` is ``"error"`` (the record cannot be used as is) or
+    ``"warning"`` (it can, but a reader should know).
+    """
+
+    file: str
+    line: int
+    key: str
+    field: str
+    found: str
+    expected: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        who = f" {self.key}" if self.key else ""
+        what = f" {self.field}" if self.field else ""
+        return f"{where}{who}{what}: found {self.found}, expected {self.expected}"
+
+
+PROBLEM_COLUMNS = ["file", "line", "key", "field", "found", "expected", "severity", "message"]
+
+
+def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
+    """Return problems as a DataFrame with :data:`PROBLEM_COLUMNS`."""
+    import pandas as pd
+
+    rows = [{**asdict(p), "message": str(p)} for p in problems]
+    return pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
+
+
+def raise_for_problems(
+    problems: Sequence[Problem],
+    error: type[ReferenceTableError] = ReferenceTableError,
+    summary: str | None = None,
+) -> None:
+    """Raise ``error`` listing every problem of severity ``error``; do nothing otherwise."""
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise error(errors, summary)
+
+
+def check_choice(name: str, value: object, allowed: Iterable[object]) -> None:
+    """Fail at once, seaborn style, when an argument is not one of ``allowed``.
+
+    Examples
+    --------
+    >>> check_choice("method", "XYZ", ["DL", "FE", "PM", "REML"])
+    Traceback (most recent call last):
+    ...
+    ValueError: The value for `method` must be one of ['DL', 'FE', 'PM', 'REML'], but 'XYZ' was passed.
+    """
+    options = list(allowed)
+    if value not in options:
+        raise ValueError(f"The value for `{name}` must be one of {options}, but {value!r} was passed.")

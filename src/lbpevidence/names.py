@@ -1,0 +1,103 @@
+"""Author lists: BibTeX ``author`` strings -> ``"Last, F. M."`` names.
+
+BibTeX separates names with ``and`` (any case, outside braces) and writes each as
+``Last, First``, ``Last, Jr, First`` or ``First von Last``; ``others`` marks a
+truncated list. Braced groups (``{World Health Organization}``) are one name.
+
+Examples
+--------
+>>> split_authors("Cherkin, Daniel C. and Sherman, Karen J and others")
+(['Cherkin, D. C.', 'Sherman, K. J.'], True)
+>>> split_authors("Ludwig van Beethoven and {World Health Organization}")
+(['van Beethoven, L.', 'World Health Organization'], False)
+"""
+
+from __future__ import annotations
+
+import re
+
+from .latex import decode_latex
+
+__all__ = ["format_name", "initials", "last_name", "split_authors"]
+
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
+def _split_top_level(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Split ``text`` on ``pattern`` only where no brace is open."""
+    parts, depth, start, pos = [], 0, 0, 0
+    for match in pattern.finditer(text):
+        segment = text[pos:match.start()]
+        depth += segment.count("{") - segment.count("}")
+        pos = match.start()
+        if depth == 0:
+            parts.append(text[start:match.start()])
+            start = match.end()
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def initials(given: str) -> str:
+    """Initials of given names: ``"Jean-Pierre M"`` -> ``"J.-P. M."``.
+
+    >>> initials("Daniel C."), initials("LGF"), initials("")
+    ('D. C.', 'L. G. F.', '')
+    """
+    out = []
+    for word in given.replace(".", ". ").split():
+        word = word.strip(".")
+        if not word:
+            continue
+        if word.isupper() and len(word) <= 4 and "-" not in word:
+            out.extend(f"{ch}." for ch in word)  # "LGF" is three initials, as PubMed writes them
+        else:
+            out.append("-".join(f"{piece[0]}." for piece in word.split("-") if piece))
+    return " ".join(out)
+
+
+def _parts(name: str) -> tuple[str, str]:
+    """Return (last, given) for one BibTeX name."""
+    if name.startswith("{") and name.endswith("}") and name.count("{") == 1:
+        return name[1:-1].strip(), ""
+    pieces = _split_top_level(name, re.compile(r","))
+    if len(pieces) >= 2:
+        return pieces[0], pieces[-1]
+    words = _split_top_level(name, re.compile(r"\s+"))
+    if len(words) == 1:
+        return words[0], ""
+    # "First von Last": the last name starts at the first lower-case word (von part).
+    for i, word in enumerate(words[:-1]):
+        if word[:1].islower():
+            return " ".join(words[i:]), " ".join(words[:i])
+    return words[-1], " ".join(words[:-1])
+
+
+def last_name(name: str) -> str:
+    """Last name of one BibTeX name, braces removed.
+
+    >>> last_name("van Tulder, Maurits W")
+    'van Tulder'
+    """
+    return decode_latex(_parts(name)[0])
+
+
+def format_name(name: str) -> str:
+    """Format one BibTeX name as ``"Last, F. M."`` (an organisation stays whole).
+
+    >>> format_name("Giles, L. G. F."), format_name("O'Sullivan, Peter B")
+    ('Giles, L. G. F.', "O'Sullivan, P. B.")
+    >>> format_name(r"M{\\"u}ller, {\\"O}rjan")
+    'Müller, Ö.'
+    """
+    last, given = (decode_latex(part) for part in _parts(name))
+    short = initials(given)
+    return f"{last}, {short}" if short else last
+
+
+def split_authors(field: str) -> tuple[list[str], bool]:
+    """Split an ``author`` field into formatted names and an "and others" flag."""
+    names = _split_top_level(field, _AND)
+    truncated = bool(names) and names[-1].lower() in {"others", "et al.", "et al"}
+    if truncated:
+        names = names[:-1]
+    return [format_name(n) for n in names], truncated

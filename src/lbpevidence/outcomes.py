@@ -1,0 +1,387 @@
+"""refs/outcomes.csv -> one validated row per contrast, joined to its study.
+
+Every cell is checked against the data dictionary (refs/README.md): controlled
+terms, numbers that are finite and plausible for the instrument's scale, the
+columns each ``data_type`` needs, a source for every row, and that no study would
+count twice in one analysis. All problems are collected, each with file:line,
+key and column.
+
+Examples
+--------
+>>> out = read_outcomes()                     # bundled refs/
+>>> {"key", "outcome", "instrument", "window", "level", "line"} <= set(out.columns)
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from pathlib import Path
+from typing import Literal, overload
+
+import pandas as pd
+
+from .errors import OutcomeTableError, Problem, problems_frame, raise_for_problems
+from .paths import resolve_refs_file
+from .vocabulary import COMPARATORS, DESIGNS, INSTRUMENTS, resolve, time_window
+
+__all__ = ["DERIVED_COLUMNS", "NUMERIC_COLUMNS", "OUTCOME_COLUMNS", "parse_outcomes", "read_outcomes"]
+
+OUTCOME_COLUMNS = [
+    "key", "outcome", "instrument", "timepoint_weeks", "intervention", "intervention_detail", "comparator",
+    "comparator_detail", "data_type", "mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl",
+    "events_int", "events_ctl", "effect_type", "estimate", "ci_low", "ci_high", "se", "sign_convention",
+    "n_total", "k_studies", "pool", "source_url", "source_location", "notes",
+]
+REQUIRED_COLUMNS = ("key", "outcome", "instrument", "timepoint_weeks", "intervention", "comparator",
+                    "data_type", "source_url", "source_location")
+FLOAT_COLUMNS = ("timepoint_weeks", "mean_int", "sd_int", "mean_ctl", "sd_ctl", "estimate", "ci_low",
+                 "ci_high", "se")
+INT_COLUMNS = ("n_int", "n_ctl", "events_int", "events_ctl", "n_total", "k_studies")
+NUMERIC_COLUMNS = FLOAT_COLUMNS + INT_COLUMNS
+DERIVED_COLUMNS = ["line", "modality", "comparator_class", "window", "design", "level", "population",
+                   "study", "study_unverified", "valid"]
+
+_MAX_N = 100_000          # no single trial arm in this field comes near this
+_MAX_WEEKS = 520          # ten years of follow-up
+_URL = re.compile(r"^https?://\S+$")
+_ARM_COLUMNS = ("mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl")
+
+
+class _Row:
+    """One CSV row being checked: parsed values plus its problems."""
+
+    def __init__(self, raw: dict[str, str], line: int, file: str) -> None:
+        self.raw = raw
+        self.line = line
+        self.file = file
+        self.key = (raw.get("key") or "").strip()
+        self.values: dict[str, object] = {}
+        self.problems: list[Problem] = []
+
+    def add(self, column: str, found: str, expected: str, severity: str = "error") -> None:
+        self.problems.append(Problem(self.file, self.line, self.key, column, found, expected, severity))
+
+    def text(self, column: str) -> str:
+        return (self.raw.get(column) or "").strip()
+
+    def number(self, column: str, integer: bool = False) -> float | int | None:
+        text = self.text(column)
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            self.add(column, repr(text), "an integer" if integer else "a number (decimal point '.')")
+            return None
+        if not math.isfinite(value):
+            self.add(column, repr(text), "a finite number")
+            return None
+        if integer:
+            if value != int(value):
+                self.add(column, repr(text), "a whole number")
+                return None
+            return int(value)
+        return value
+
+
+def _check_terms(row: _Row) -> None:
+    for column, kind, required in (
+        ("outcome", "outcome", True), ("instrument", "instrument", True), ("intervention", "modality", True),
+        ("comparator", "comparator", True), ("data_type", "data_type", True),
+        ("effect_type", "effect_type", False), ("sign_convention", "sign_convention", False),
+    ):
+        text = row.text(column)
+        if not text:
+            if required:
+                row.add(column, "an empty cell", f"a {kind} term; see refs/README.md")
+            row.values[column] = ""
+            continue
+        term, suggestion = resolve(kind, text)
+        if column == "effect_type" and term is None:
+            term = text.upper() if text.upper() in ("MD", "SMD", "RR", "OR", "RD") else None
+        if term is None:
+            hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
+            row.add(column, repr(text), f"a known {kind}{hint}; see refs/README.md")
+        row.values[column] = term or text
+    pool = row.text("pool").lower() or "yes"
+    if pool not in ("yes", "no"):
+        row.add("pool", repr(row.text("pool")), "'yes', 'no' or empty (= yes)")
+    row.values["pool"] = pool != "no"
+    instrument = INSTRUMENTS.get(str(row.values["instrument"]))
+    if instrument and row.values["outcome"] and instrument.outcome != row.values["outcome"]:
+        row.add("instrument", repr(instrument.term),
+                f"an instrument measuring {row.values['outcome']} (this one measures {instrument.outcome})")
+
+
+def _check_numbers(row: _Row) -> None:
+    for column in FLOAT_COLUMNS:
+        row.values[column] = row.number(column)
+    for column in INT_COLUMNS:
+        row.values[column] = row.number(column, integer=True)
+    weeks = row.values["timepoint_weeks"]
+    if row.text("timepoint_weeks") and weeks is not None and not 0 < weeks <= _MAX_WEEKS:
+        row.add("timepoint_weeks", repr(row.text("timepoint_weeks")), f"weeks above 0 and at most {_MAX_WEEKS}")
+    for column in ("n_int", "n_ctl", "n_total", "k_studies"):
+        value = row.values[column]
+        if value is not None and not 0 < value <= _MAX_N:
+            row.add(column, repr(row.text(column)), f"a count above 0 and at most {_MAX_N:,}")
+    for column in ("sd_int", "sd_ctl", "se"):
+        value = row.values[column]
+        if value is not None and value <= 0:
+            row.add(column, repr(row.text(column)), "a positive number")
+
+
+def _check_data_type(row: _Row) -> None:
+    data_type = row.values.get("data_type")
+    instrument = INSTRUMENTS.get(str(row.values.get("instrument")))
+    v = row.values
+    if data_type in ("final", "change"):
+        for column in _ARM_COLUMNS:
+            if v[column] is None and not any(p.field == column for p in row.problems):
+                row.add(column, "an empty cell", f"a number (data_type {data_type} needs arm means, SDs and n)")
+        if instrument and instrument.kind == "binary":
+            row.add("data_type", repr(data_type), f"'events' for the binary instrument {instrument.term}")
+        if instrument and instrument.scale_range is not None:
+            for arm in ("int", "ctl"):
+                mean, sd = v[f"mean_{arm}"], v[f"sd_{arm}"]
+                low, high = instrument.scale_min, instrument.scale_max
+                if mean is not None and data_type == "final" and not low <= mean <= high:
+                    row.add(f"mean_{arm}", repr(row.text(f"mean_{arm}")),
+                            f"a mean inside the {instrument.term} scale ({low:g} to {high:g})")
+                if mean is not None and data_type == "change" and abs(mean) > instrument.scale_range:
+                    row.add(f"mean_{arm}", repr(row.text(f"mean_{arm}")),
+                            f"a change no larger than the scale width ({instrument.scale_range:g})")
+                if sd is not None and sd > instrument.scale_range:
+                    row.add(f"sd_{arm}", repr(row.text(f"sd_{arm}")),
+                            f"an SD no larger than the scale width ({instrument.scale_range:g})")
+    elif data_type == "events":
+        for column in ("events_int", "n_int", "events_ctl", "n_ctl"):
+            if v[column] is None and not any(p.field == column for p in row.problems):
+                row.add(column, "an empty cell", "an integer (data_type events needs events and n per arm)")
+        for arm in ("int", "ctl"):
+            events, n = v[f"events_{arm}"], v[f"n_{arm}"]
+            if events is not None and (events < 0 or (n is not None and events > n)):
+                row.add(f"events_{arm}", repr(row.text(f"events_{arm}")), f"a count from 0 to n_{arm}")
+    elif data_type == "reported-effect":
+        _check_reported(row, instrument)
+    if data_type in ("change", "reported-effect") and not row.text("sign_convention"):
+        row.add("sign_convention", "an empty cell",
+                "'scale' (intervention minus control) or 'improvement' (improvement printed as positive)")
+
+
+def _check_reported(row: _Row, instrument) -> None:
+    v = row.values
+    effect = v.get("effect_type")
+    if not effect:
+        row.add("effect_type", "an empty cell", "MD, SMD, RR, OR or RD (data_type reported-effect)")
+    if v["estimate"] is None and not any(p.field == "estimate" for p in row.problems):
+        row.add("estimate", "an empty cell", "the reported point estimate")
+    has_ci = v["ci_low"] is not None and v["ci_high"] is not None
+    if not has_ci and v["se"] is None:
+        row.add("ci_low", "no 95% CI and no SE", "ci_low and ci_high, or se")
+    if (v["ci_low"] is None) != (v["ci_high"] is None):
+        row.add("ci_high" if v["ci_high"] is None else "ci_low", "one CI bound only", "both bounds")
+    estimate = v["estimate"]
+    if has_ci:
+        if v["ci_low"] > v["ci_high"]:
+            row.add("ci_low", f"ci_low {row.text('ci_low')} above ci_high {row.text('ci_high')}",
+                    "ci_low <= ci_high")
+        elif estimate is not None and not v["ci_low"] <= estimate <= v["ci_high"]:
+            row.add("estimate", f"{row.text('estimate')} outside its CI ({row.text('ci_low')} to "
+                    f"{row.text('ci_high')})", "an estimate inside its confidence interval")
+    if effect in ("RR", "OR"):
+        for column in ("estimate", "ci_low", "ci_high"):
+            if v[column] is not None and v[column] <= 0:
+                row.add(column, repr(row.text(column)), f"a positive ratio ({effect})")
+    if instrument is not None:
+        if effect in ("RR", "OR", "RD") and instrument.kind != "binary":
+            row.add("effect_type", repr(effect), f"MD or SMD for the {instrument.kind} instrument {instrument.term}")
+        if effect == "MD" and instrument.kind != "continuous":
+            row.add("effect_type", "'MD'", f"SMD, RR, OR or RD for the {instrument.kind} instrument {instrument.term}")
+        if effect == "MD" and estimate is not None and instrument.scale_range is not None \
+                and abs(estimate) > instrument.scale_range:
+            row.add("estimate", repr(row.text("estimate")),
+                    f"a difference no larger than the scale width ({instrument.scale_range:g})")
+
+
+def _check_source(row: _Row) -> None:
+    url = row.text("source_url")
+    if not url:
+        row.add("source_url", "an empty cell", "the URL of the page the numbers were read on")
+    elif not all(_URL.match(u) for u in url.split()):
+        row.add("source_url", repr(url), "http(s) URL(s) separated by spaces")
+    if not row.text("source_location"):
+        row.add("source_location", "an empty cell", "where on the page ('abstract', 'Table 2')")
+
+
+def _join_study(row: _Row, studies: dict[str, dict] | None) -> None:
+    v = row.values
+    v["line"] = row.line
+    v["modality"] = v.get("intervention", "")
+    comparator = COMPARATORS.get(str(v.get("comparator")))
+    v["comparator_class"] = comparator.comparator_class if comparator else ""
+    weeks = v.get("timepoint_weeks")
+    v["window"] = time_window(weeks) if isinstance(weeks, float) and 0 < weeks <= _MAX_WEEKS else ""
+    study = (studies or {}).get(row.key)
+    if not row.key:
+        row.add("key", "an empty cell", "a key of studies.bib")
+    elif studies is not None and study is None:
+        row.add("key", repr(row.key), "a key of studies.bib")
+    study = study or {}
+    design = study.get("design", "")
+    v["design"] = design
+    v["level"] = DESIGNS[design].level if design in DESIGNS else ""
+    v["population"] = study.get("population", "")
+    year = study.get("year")
+    v["study"] = f"{study.get('first_author') or row.key} {year if year is not None else ''}".strip()
+    v["study_unverified"] = list(study.get("unverified") or [])
+    modalities = study.get("modality") or []
+    if study and v["modality"] and v["modality"] not in modalities:
+        row.add("intervention", repr(v["modality"]),
+                f"one of the study's modalities ({'; '.join(modalities) or 'none'})", "warning")
+
+
+def _check_double_counting(rows: list[_Row]) -> None:
+    """A study may contribute one pooled row per modality x outcome x comparator class x window."""
+    seen: dict[tuple, _Row] = {}
+    for row in rows:
+        v = row.values
+        if not v.get("pool") or v.get("level") != "trial":
+            continue
+        group = (row.key, v["modality"], v["outcome"], v["comparator_class"], v["window"])
+        if group in seen:
+            first = seen[group]
+            row.add("pool", "a second pooled row for the same study, modality, outcome, comparator class "
+                    f"and window (line {first.line})", "pool=no on all but one, with the reason in notes")
+        else:
+            seen[group] = row
+
+
+def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame | None = None,
+                   initial_problems: list[Problem] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse outcomes CSV ``text`` into (table, problems); never raises on bad data."""
+    problems = list(initial_problems or [])
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    if not header:
+        problems.append(Problem(file, 0, "", "", "an empty file", "a header row and one row per contrast"))
+    for column in REQUIRED_COLUMNS:
+        if header and column not in header:
+            problems.append(Problem(file, 1, "", column, "no such column", f"a '{column}' column (see refs/README.md)"))
+    for column in header:
+        if column not in OUTCOME_COLUMNS:
+            problems.append(Problem(file, 1, "", column, f"unknown column '{column}'",
+                                    "a column from refs/README.md", "warning"))
+    studies = None
+    if references is not None:
+        studies = {r["key"]: r for r in references.to_dict("records")}
+    rows: list[_Row] = []
+    previous_end = reader.line_num
+    for cells in reader:
+        line = previous_end + 1  # a quoted cell may span lines: the row starts after the previous one
+        previous_end = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue  # blank line
+        raw = dict(zip(header, cells, strict=False))
+        if len(cells) != len(header):
+            problems.append(Problem(file, line, (raw.get("key") or "").strip(), "",
+                                    f"{len(cells)} cells", f"{len(header)} cells as in the header"))
+        row = _Row(raw, line, file)
+        _check_terms(row)
+        _check_numbers(row)
+        _check_data_type(row)
+        _check_source(row)
+        _join_study(row, studies)
+        rows.append(row)
+    if header and not rows:
+        problems.append(Problem(file, 0, "", "", "no rows", "one row per contrast", "warning"))
+    _check_double_counting(rows)
+    records = []
+    for row in rows:
+        problems.extend(row.problems)
+        record = {column: row.values.get(column, row.text(column)) for column in OUTCOME_COLUMNS}
+        for column in ("intervention_detail", "comparator_detail", "source_url", "source_location", "notes",
+                       "key"):
+            record[column] = row.text(column)
+        record.update({column: row.values.get(column) for column in DERIVED_COLUMNS})
+        record["valid"] = not any(p.severity == "error" for p in row.problems)
+        records.append(record)
+    table = pd.DataFrame(records, columns=OUTCOME_COLUMNS + DERIVED_COLUMNS)
+    for column in FLOAT_COLUMNS:
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
+    for column in INT_COLUMNS + ("line",):
+        table[column] = pd.array([None if pd.isna(x) else int(x) for x in table[column]], dtype="Int64")
+    table["pool"] = table["pool"].astype(bool)
+    table["valid"] = table["valid"].astype(bool)
+    problems.sort(key=lambda p: (p.line, p.field))
+    return table, problems
+
+
+@overload
+def read_outcomes(path: str | Path | None = ..., references: pd.DataFrame | None = ..., *,
+                  strict: Literal[True] = ...) -> pd.DataFrame: ...
+@overload
+def read_outcomes(path: str | Path | None = ..., references: pd.DataFrame | None = ..., *,
+                  strict: Literal[False]) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+
+
+def read_outcomes(path: str | Path | None = None, references: pd.DataFrame | None = None, *,
+                  strict: bool = True):
+    """Read outcomes.csv into a validated DataFrame, one row per contrast.
+
+    Parameters
+    ----------
+    path
+        outcomes.csv, or a refs/ folder holding it; ``None`` = the bundled table.
+    references
+        The studies table (:func:`~lbpevidence.read_references`). ``None`` reads
+        studies.bib from the same folder as the outcomes file.
+    strict
+        ``True``: raise :class:`~lbpevidence.errors.OutcomeTableError` listing every
+        error. ``False``: return ``(table, problems)``; rows with errors stay in the
+        table with ``valid = False``.
+
+    Returns
+    -------
+    DataFrame
+        The CSV columns (numbers as float / nullable Int64, terms canonical, ``pool``
+        bool) plus ``line`` (1-based CSV line), ``modality`` (= intervention),
+        ``comparator_class``, ``window`` (immediate, short-term, intermediate,
+        long-term), the study's ``design``, ``level`` (trial rows are pooled, review
+        rows are published pooled estimates), ``population``, ``study`` label
+        ("Cherkin 2009"), ``study_unverified`` (fields of the study marked
+        unverified) and ``valid``.
+    """
+    from .references import read_references
+
+    file_path = resolve_refs_file(path, "outcomes.csv")
+    file = str(file_path)
+    if references is None:
+        sibling = file_path.parent / "studies.bib"
+        references = read_references(sibling, strict=False)[0] if sibling.exists() else None
+    if not file_path.exists() or file_path.is_dir():
+        found = "a directory" if file_path.is_dir() else "no such file"
+        problems = [Problem(file, 0, "", "", found, "an existing outcomes .csv file")]
+        table = pd.DataFrame(columns=OUTCOME_COLUMNS + DERIVED_COLUMNS)
+    else:
+        data = file_path.read_bytes()
+        problems = []
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            problems.append(Problem(file, line, "", "encoding", f"byte 0x{data[exc.start]:02x} that is not UTF-8",
+                                    "UTF-8 text (save the file as UTF-8)"))
+            text = data.decode("utf-8-sig", errors="replace")
+        table, problems = parse_outcomes(text, file, references, problems)
+    table.attrs["path"] = file
+    if strict:
+        raise_for_problems(problems, OutcomeTableError,
+                           f"{file}: {sum(p.severity == 'error' for p in problems)} problem(s)")
+        return table
+    return table, problems_frame(problems)
+

@@ -1,0 +1,442 @@
+"""BibTeX reference files -> one validated DataFrame row per entry.
+
+This is the only module that touches bibtexparser. The parse stack is pinned:
+bibtexparser v2 splits the text into blocks with *no* middleware
+(``parse_stack=[]``), and the steps after it are ours, one small step each:
+
+1. read bytes, decode UTF-8 (bad bytes become a located problem, not a crash);
+2. split the text into chunks at line-start ``@`` (bibtexparser ends a block
+   there too), so memory stays bounded and progress can be reported;
+3. parse each chunk with bibtexparser; failed, duplicate-key and duplicate-field
+   blocks become problems with their line;
+4. resolve ``@string`` macros and ``#`` concatenation ourselves, which also
+   finds undefined macros and a missing comma between fields;
+5. decode LaTeX only in values that contain markup (:mod:`lbpevidence.latex`);
+6. build the record and check it (:mod:`lbpevidence.validation`).
+
+Examples
+--------
+>>> text = '''@string{spine = "Spine"}
+... @article{doe2020trial, author = {M{\\\\"u}ller, Hans and Doe, J.}, title = {A {Trial}},
+...   journal = spine, year = 2020, pages = {1--9}}'''
+>>> table, problems = parse_bibtex(text, schema="bibliography")
+>>> table.loc[0, ["key", "first_author", "journal", "pages"]].tolist(), int(table.loc[0, "line"])
+(['doe2020trial', 'Müller', 'Spine', '1–9'], 2)
+>>> table.loc[0, "authors"]
+['Müller, H.', 'Doe, J.']
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal, overload
+
+import pandas as pd
+
+from .errors import Problem, ReferenceTableError, check_choice, problems_frame, raise_for_problems
+from .latex import decode_latex, normalise_pages
+from .names import last_name, split_authors
+from .paths import resolve_refs_file
+from .validation import LIST_FIELDS, SCHEMAS, check_record, normalise_doi
+from .vocabulary import resolve
+
+__all__ = ["REFERENCE_COLUMNS", "parse_bibtex", "read_references"]
+
+REFERENCE_COLUMNS = [
+    "key", "entry_type", "line", "authors", "first_author", "author_count", "et_al", "title", "journal",
+    "year", "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "modality", "design",
+    "population", "participants", "studies", "comparator", "finding", "rob", "rob_domains", "rob_source",
+    "pedro", "pedro_items", "pedro_source", "summary", "source", "location", "verified", "unverified",
+    "printed_number", "registration", "note",
+]
+_INT_COLUMNS = ("year", "participants", "studies", "pedro", "printed_number", "author_count")
+_TERM_FIELDS = {"design": "design", "population": "population", "finding": "finding", "rob": "rob"}
+_LIST_TERMS = {"modality": "modality", "comparator": "comparator", "rob_domains": "rob"}
+_MONTHS = {m: m.capitalize() for m in ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
+                                        "oct", "nov", "dec")}
+_BLOCK_START = re.compile(r"^[ \t]*@", re.MULTILINE)
+_ENTRY_HEAD = re.compile(r"@\s*(\w+)\s*[({]\s*([^,\s{}()]*)")
+_LOOKS_LIKE_ENTRY = re.compile(r"^\s*(\w+)\s*\{\s*([^,\s{}]+)\s*,", re.MULTILINE)
+_MISSING_COMMA = re.compile(r"^\s*,?\s*([A-Za-z][\w\-]*)\s*=")
+_LIST_SPLIT = re.compile(r"\s*;\s*")
+_CHUNK_CHARS = 1 << 20
+
+logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)  # we report failed blocks ourselves
+
+
+# --- step 1-2: bytes -> text -> chunks -------------------------------------------------------
+
+
+def _decode_bytes(data: bytes, file: str) -> tuple[str, list[Problem]]:
+    """UTF-8 text (BOM removed); undecodable bytes are replaced and reported by line."""
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        pass
+    problems = []
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+        try:
+            raw_line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(file, number, "", "encoding", f"byte 0x{raw_line[exc.start]:02x} at column "
+                                    f"{exc.start + 1} that is not UTF-8", "UTF-8 text (save the file as UTF-8)"))
+    return data.decode("utf-8-sig", errors="replace"), problems
+
+
+def _chunks(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (0-based first line, text) pieces that end before a line-start ``@``."""
+    starts = [m.start() for m in _BLOCK_START.finditer(text)]
+    cut_points = [0]
+    for pos in starts:
+        if pos - cut_points[-1] >= _CHUNK_CHARS:
+            cut_points.append(pos)
+    cut_points.append(len(text))
+    line = 0
+    for begin, end in zip(cut_points, cut_points[1:], strict=False):
+        piece = text[begin:end]
+        yield line, piece
+        line += piece.count("\n")
+
+
+# --- step 4: values ----------------------------------------------------------------------------
+
+
+def _matching_brace(text: str, start: int) -> int:
+    """Index of the brace closing ``text[start]`` or -1."""
+    depth = 0
+    for match in re.finditer(r"[{}]", text[start:]):
+        depth += 1 if match.group() == "{" else -1
+        if depth == 0:
+            return start + match.start()
+    return -1
+
+
+def _resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, str | None]:
+    """Resolve one raw BibTeX value; return (value, problem description or None).
+
+    An undefined macro keeps its name as the value (so the field is not reported
+    missing as well); after a missing comma, the value ends where the next field
+    begins (see :func:`_swallowed_field` for the field it swallowed).
+    """
+    raw = raw.strip()
+    # Fast paths for the common shapes: {...}, "...", 1234.
+    if raw[:1] == "{" and raw[-1:] == "}" and ("{" not in raw[1:-1] and "}" not in raw[1:-1]):
+        return raw[1:-1], None
+    if raw[:1] == '"' and raw[-1:] == '"' and '"' not in raw[1:-1]:
+        return raw[1:-1], None
+    if raw.isdigit():
+        return raw, None
+    parts: list[str] = []
+    pos, expect_value = 0, True
+    while pos < len(raw):
+        char = raw[pos]
+        if char.isspace():
+            pos += 1
+            continue
+        if not expect_value:
+            if char == "#":
+                expect_value = True
+                pos += 1
+                continue
+            rest = raw[pos:]
+            field = _MISSING_COMMA.match(rest)
+            if field:
+                return "".join(parts), f"missing comma before field '{field.group(1).lower()}'"
+            return "".join(parts), f"unexpected text {rest[:30]!r} after the value"
+        if char == "{":
+            end = _matching_brace(raw, pos)
+            if end < 0:
+                return "".join(parts), "unbalanced braces in the value"
+            parts.append(raw[pos + 1:end])
+            pos = end + 1
+        elif char == '"':
+            depth, end = 0, -1
+            for i in range(pos + 1, len(raw)):
+                if raw[i] == "{":
+                    depth += 1
+                elif raw[i] == "}":
+                    depth -= 1
+                elif raw[i] == '"' and depth == 0:
+                    end = i
+                    break
+            if end < 0:
+                return "".join(parts), "unclosed quote in the value"
+            parts.append(raw[pos + 1:end])
+            pos = end + 1
+        else:
+            match = re.match(r"[^\s#{}\"]+", raw[pos:])
+            token = match.group() if match else raw[pos]
+            pos += len(token)
+            if token.isdigit():
+                parts.append(token)
+            elif token.lower() in strings:
+                parts.append(strings[token.lower()])
+            elif token.lower() in _MONTHS:
+                parts.append(_MONTHS[token.lower()])
+            else:
+                return "".join([*parts, token]), f"undefined @string macro '{token}'"
+        expect_value = False
+    return "".join(parts), None
+
+
+def _swallowed_field(raw: str) -> tuple[str, str] | None:
+    """After a missing comma, bibtexparser reads ``{a}\n  title = {b}`` as one value: recover ``title``."""
+    depth, pos = 0, 0
+    for pos, char in enumerate(raw):
+        depth += (char == "{") - (char == "}")
+        if depth == 0 and pos > 0 and char == "}":
+            break
+    match = re.match(r"\s*,?\s*([A-Za-z][\w\-]*)\s*=\s*(.*)$", raw[pos + 1:], re.DOTALL)
+    return (match.group(1).lower(), match.group(2).strip().rstrip(",")) if match else None
+
+
+# --- step 6: records ---------------------------------------------------------------------------
+
+
+def _split_list(value: str) -> list[str]:
+    return [v for v in _LIST_SPLIT.split(value.strip()) if v]
+
+
+def _build_record(entry_type: str, key: str, line: int, fields: dict[str, str],
+                  field_lines: dict[str, int]) -> dict:
+    """Decode one entry's resolved fields into a record (columns + private helpers)."""
+    decoded = {}
+    for name, value in fields.items():
+        decoded[name] = value if name in ("author", "editor") else decode_latex(value)
+    raw_lists = {name: _split_list(decoded[name]) for name in LIST_FIELDS if name in decoded}
+    record: dict = {
+        "key": key,
+        "entry_type": entry_type,
+        "line": line,
+        "_raw": decoded,
+        "_raw_lists": raw_lists,
+        "_field_lines": field_lines,
+    }
+    author_field = fields.get("author") or fields.get("editor") or ""
+    authors, et_al = split_authors(author_field) if author_field else ([], False)
+    record["authors"] = authors
+    record["first_author"] = last_name(re.split(r"\s+and\s+", author_field, maxsplit=1,
+                                                flags=re.IGNORECASE)[0]) if authors else ""
+    record["author_count"] = len(authors)
+    record["et_al"] = et_al
+    for column in ("title", "journal", "volume", "pmcid", "url", "summary", "location", "verified",
+                   "rob_source", "pedro_source", "pedro_items", "registration", "note"):
+        record[column] = decoded.get(column, "")
+    record["issue"] = decoded.get("number", decoded.get("issue", ""))
+    record["pages"] = normalise_pages(decoded.get("pages", ""))
+    record["doi"] = normalise_doi(decoded.get("doi", ""))
+    record["pmid"] = decoded.get("pmid", "").strip()
+    for column in _INT_COLUMNS:
+        if column in ("author_count",):
+            continue
+        value = decoded.get(column, "").strip()
+        record[column] = int(value) if value.isdigit() else None
+    for column, kind in _TERM_FIELDS.items():
+        value = decoded.get(column, "")
+        record[column] = (resolve(kind, value)[0] or value) if value else ""
+    for column, kind in _LIST_TERMS.items():
+        record[column] = [resolve(kind, v)[0] or v for v in raw_lists.get(column, [])]
+    record["source"] = decoded.get("source", "").split()
+    record["unverified"] = [v.lower() for v in raw_lists.get("unverified", [])]
+    return record
+
+
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in REFERENCE_COLUMNS})
+
+
+def _to_frame(records: list[dict]) -> pd.DataFrame:
+    if not records:
+        return _empty_table()
+    columns = {c: [r.get(c) for r in records] for c in REFERENCE_COLUMNS}
+    table = pd.DataFrame(columns)
+    for column in _INT_COLUMNS + ("line",):
+        table[column] = pd.array(columns[column], dtype="Int64")
+    return table
+
+
+# --- steps 3-6 ---------------------------------------------------------------------------------
+
+
+def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
+                 initial_problems: list[Problem] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse BibTeX ``text`` into (table, problems) without raising on bad data.
+
+    Every entry found is either a row of the table or named in the problems.
+    """
+    check_choice("schema", schema, SCHEMAS)
+    import bibtexparser
+    from bibtexparser import model
+
+    problems = list(initial_problems or [])
+    strings: dict[str, str] = {}
+    records: list[dict] = []
+    first_line_of: dict[str, int] = {}
+    for offset, chunk in _chunks(text):
+        library = bibtexparser.parse_string(chunk, parse_stack=[])
+        for block in library.blocks:
+            line = offset + (block.start_line or 0) + 1
+            if isinstance(block, model.String):
+                value, issue = _resolve_value(block.value, strings)
+                if issue:
+                    problems.append(Problem(file, line, block.key, "@string", issue, "a defined value"))
+                strings[block.key.lower()] = value
+            elif isinstance(block, model.Entry):
+                record = _entry_record(block, line, offset, file, strings, problems)
+                if record is not None:
+                    _register_key(record, first_line_of, file, problems)
+                    records.append(record)
+            elif isinstance(block, model.DuplicateFieldKeyBlock):
+                entry = block.ignore_error_block
+                fields = getattr(entry, "fields", [])
+                seen: dict[str, int] = {}
+                for fld in fields:
+                    name = fld.key.lower()
+                    fline = offset + (fld.start_line or block.start_line or 0) + 1
+                    if name in seen:
+                        problems.append(Problem(file, fline, entry.key, name, f"a second '{name}' field",
+                                                f"each field once (first at line {seen[name]})"))
+                    else:
+                        seen[name] = fline
+                record = _entry_record(entry, line, offset, file, strings, problems, dedupe=True)
+                if record is not None:
+                    _register_key(record, first_line_of, file, problems)
+                    records.append(record)
+            elif isinstance(block, model.DuplicateBlockKeyBlock):
+                problems.append(Problem(file, line, block.key, "key", f"duplicate key '{block.key}'",
+                                        f"unique keys (first at line {first_line_of.get(block.key, '?')})"))
+            elif isinstance(block, model.ParsingFailedBlock):
+                raw = getattr(block, "raw", "") or ""
+                head = _ENTRY_HEAD.search(raw)
+                key = head.group(2) if head else ""
+                detail = _describe_failure(raw)
+                problems.append(Problem(file, line, key, "entry", detail,
+                                        "a complete entry: @type{key, field = {value}, ...}"))
+            elif isinstance(block, model.ImplicitComment):
+                for match in _LOOKS_LIKE_ENTRY.finditer(block.comment):
+                    if match.group(1).lower() in ("comment",):
+                        continue
+                    at = line + block.comment.count("\n", 0, match.start())
+                    problems.append(Problem(file, at, match.group(2), "entry",
+                                            f"text that looks like an entry without '@' ({match.group(1)}{{...)",
+                                            "'@' before the entry type, or a % comment", "warning"))
+    if not records and not any(p.severity == "error" for p in problems):
+        problems.append(Problem(file, 0, "", "", "no entries", "at least one @type{key, ...} entry"))
+    for record in records:
+        problems.extend(check_record(record, file, schema))
+    problems.sort(key=lambda p: (p.line, p.key, p.field))
+    return _to_frame(records), problems
+
+
+def _describe_failure(raw: str) -> str:
+    if raw.count("{") != raw.count("}"):
+        return f"unbalanced braces ({raw.count('{')} '{{' vs {raw.count('}')} '}}')"
+    return "an entry bibtexparser could not parse"
+
+
+def _register_key(record: dict, first_line_of: dict[str, int], file: str, problems: list[Problem]) -> None:
+    key = record["key"]
+    if key in first_line_of:
+        problems.append(Problem(file, record["line"], key, "key", f"duplicate key '{key}'",
+                                f"unique keys (first at line {first_line_of[key]})"))
+    else:
+        first_line_of[key] = record["line"]
+
+
+def _entry_record(entry, line: int, offset: int, file: str, strings: dict[str, str],
+                  problems: list[Problem], dedupe: bool = False) -> dict | None:
+    fields: dict[str, str] = {}
+    field_lines: dict[str, int] = {}
+    for fld in entry.fields:
+        name = fld.key.lower()
+        fline = offset + (fld.start_line if fld.start_line is not None else entry.start_line or 0) + 1
+        if name in fields:
+            if not dedupe:
+                problems.append(Problem(file, fline, entry.key, name, f"a second '{name}' field",
+                                        f"each field once (first at line {field_lines[name]})"))
+            continue
+        value, issue = _resolve_value(str(fld.value), strings)
+        if issue:
+            problems.append(Problem(file, fline, entry.key, name, issue,
+                                    "fields separated by commas, values in {braces}, \"quotes\" or "
+                                    "defined @string macros"))
+        fields[name] = value
+        field_lines[name] = fline
+        swallowed = _swallowed_field(str(fld.value)) if issue and issue.startswith("missing comma") else None
+        if swallowed and swallowed[0] not in fields:
+            fields[swallowed[0]] = _resolve_value(swallowed[1], strings)[0]
+            field_lines[swallowed[0]] = fline + str(fld.value).count("\n")
+    if not entry.key:
+        problems.append(Problem(file, line, "", "key", "an entry without a key", "@type{key, ...}"))
+        return None
+    return _build_record(entry.entry_type.lower(), entry.key, line, fields, field_lines)
+
+
+# --- public ------------------------------------------------------------------------------------
+
+
+@overload
+def read_references(path: str | Path | None = ..., *, strict: Literal[True] = ...,
+                    schema: str = ...) -> pd.DataFrame: ...
+@overload
+def read_references(path: str | Path | None = ..., *, strict: Literal[False],
+                    schema: str = ...) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+
+
+def read_references(path: str | Path | None = None, *, strict: bool = True, schema: str = "studies"):
+    """Read a BibTeX reference file into a DataFrame, one row per entry.
+
+    Parameters
+    ----------
+    path
+        A .bib file, or a refs/ folder (its ``studies.bib`` is read). ``None`` reads
+        the table bundled with the package.
+    strict
+        ``True`` (default): raise :class:`~lbpevidence.errors.ReferenceTableError`
+        listing every problem of severity ``error``. ``False``: return
+        ``(table, problems)`` where ``problems`` is a DataFrame
+        (:data:`~lbpevidence.errors.PROBLEM_COLUMNS`); warnings are returned too.
+    schema
+        ``"studies"`` (refs/studies.bib rules), ``"printed"`` (refs/article.bib) or
+        ``"bibliography"`` (any .bib: content rules become warnings).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`REFERENCE_COLUMNS`, documented in refs/README.md: ``authors``
+        is a list of ``"Last, F."`` names, ``year`` an integer, ``doi`` lower case
+        without resolver, ``modality``/``comparator``/``source``/``unverified``
+        lists, LaTeX decoded to Unicode, page ranges with an en dash. ``line`` is
+        the 1-based line of the entry. ``attrs["path"]`` names the file.
+
+    Examples
+    --------
+    >>> refs = read_references()
+    >>> {"key", "authors", "modality", "doi"} <= set(refs.columns)
+    True
+    >>> bool(refs["key"].is_unique)
+    True
+    """
+    check_choice("schema", schema, SCHEMAS)
+    default_name = "article.bib" if schema == "printed" else "studies.bib"
+    file_path = resolve_refs_file(path, default_name)
+    file = str(file_path)
+    problems: list[Problem]
+    if not file_path.exists():
+        problems = [Problem(file, 0, "", "", "no such file", "an existing .bib file")]
+        table = _empty_table()
+    elif file_path.is_dir():
+        problems = [Problem(file, 0, "", "", "a directory", f"a .bib file (or a folder holding {default_name})")]
+        table = _empty_table()
+    else:
+        text, problems = _decode_bytes(file_path.read_bytes(), file)
+        table, problems = parse_bibtex(text, file, schema, problems)
+    table.attrs["path"] = file
+    if strict:
+        raise_for_problems(problems, ReferenceTableError,
+                           f"{file}: {sum(p.severity == 'error' for p in problems)} problem(s)")
+        return table
+    return table, problems_frame(problems)

@@ -1,0 +1,280 @@
+"""Rules for one bibliographic record: what the reference table accepts.
+
+:func:`check_record` takes a record built by :mod:`lbpevidence.references`
+(decoded values, field line numbers) and returns every :class:`Problem` it finds.
+Three schemas:
+
+``studies``
+    refs/studies.bib: bibliography plus the evidence fields, all required where the
+    data dictionary (refs/README.md) says so.
+``printed``
+    refs/article.bib: citations exactly as printed; bibliography rules plus
+    ``printed_number``, ``source`` and ``location``.
+``bibliography``
+    any other .bib (imports, benchmarks): structure is checked strictly, content
+    rules become warnings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Mapping
+
+from .errors import Problem
+from .vocabulary import resolve
+
+__all__ = [
+    "BIBLIOGRAPHIC_FIELDS",
+    "BIBLIOGRAPHY_TYPES",
+    "ENTRY_TYPES",
+    "EVIDENCE_FIELDS",
+    "LIST_FIELDS",
+    "PRINTED_FIELDS",
+    "SCHEMAS",
+    "check_record",
+    "is_doi",
+    "normalise_doi",
+]
+
+SCHEMAS = ("studies", "printed", "bibliography")
+
+ENTRY_TYPES = ("article", "book", "incollection", "inproceedings", "techreport", "misc", "online", "report")
+BIBLIOGRAPHY_TYPES = ENTRY_TYPES + (
+    "booklet", "conference", "inbook", "manual", "mastersthesis", "phdthesis", "proceedings",
+    "unpublished", "thesis", "collection", "dataset", "software", "periodical", "mvbook", "suppbook",
+    "reference", "patent", "electronic", "www", "webpage", "bookinbook", "mvcollection",
+    "mvproceedings", "mvreference", "inreference", "suppcollection", "suppperiodical", "set", "xdata",
+    "artwork", "audio", "image", "letter", "movie", "music", "performance", "review", "standard",
+    "video", "jurisdiction", "legislation", "legal", "commentary", "customa", "customb", "customc",
+    "customd", "custome", "customf", "standard", "talk",
+)
+
+BIBLIOGRAPHIC_FIELDS = (
+    "author", "editor", "title", "journal", "booktitle", "year", "month", "volume", "number", "pages",
+    "doi", "pmid", "pmcid", "url", "urldate", "publisher", "address", "institution", "organization",
+    "edition", "series", "issn", "isbn", "note", "abstract", "keywords", "language", "howpublished",
+    "chapter", "school", "type", "registration", "eprint", "file", "annote", "date", "crossref",
+)
+EVIDENCE_FIELDS = (
+    "modality", "design", "population", "participants", "studies", "comparator", "finding", "rob",
+    "rob_domains", "rob_source", "pedro", "pedro_items", "pedro_source", "summary", "source",
+    "location", "verified", "unverified",
+)
+PRINTED_FIELDS = ("printed_number", "source", "location")
+LIST_FIELDS = ("modality", "comparator", "rob_domains", "source", "unverified")
+
+_YEAR = re.compile(r"^\d{4}$")
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_PMID = re.compile(r"^\d{1,9}$")
+_PMCID = re.compile(r"^PMC\d+$")
+_URL = re.compile(r"^https?://\S+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def normalise_doi(value: str) -> str:
+    """Lower-case a DOI and strip any resolver prefix.
+
+    >>> normalise_doi("https://doi.org/10.1001/ArchInternMed.2009.65")
+    '10.1001/archinternmed.2009.65'
+    """
+    return _DOI_PREFIX.sub("", value.strip()).strip().lower()
+
+
+def is_doi(value: str) -> bool:
+    """True when ``value`` (already normalised) looks like a DOI.
+
+    >>> is_doi("10.1136/bmj.l689"), is_doi("bmj.l689")
+    (True, False)
+    """
+    return _DOI.match(value) is not None
+
+
+def _needs_author(entry_type: str) -> bool:
+    return entry_type in {"article", "book", "incollection", "inproceedings"}
+
+
+class _Checker:
+    """Collects problems for one record; knows its file, key and field lines."""
+
+    def __init__(self, record: Mapping, file: str, schema: str) -> None:
+        self.record = record
+        self.file = file
+        self.schema = schema
+        self.key = record.get("key") or ""
+        self.line = record.get("line") or 0
+        self.field_lines: Mapping[str, int] = record.get("_field_lines") or {}
+        self.problems: list[Problem] = []
+
+    def add(self, field: str, found: str, expected: str, severity: str = "error") -> None:
+        if self.schema == "bibliography" and severity == "error":
+            severity = "warning"  # other people's .bib files: report, do not reject
+        line = self.field_lines.get(field, self.line)
+        self.problems.append(Problem(self.file, line, self.key, field, found, expected, severity))
+
+    def value(self, field: str) -> str:
+        return self.record.get("_raw", {}).get(field, "")
+
+
+def _check_bibliography(c: _Checker) -> None:
+    entry_type = c.record.get("entry_type", "")
+    allowed = ENTRY_TYPES if c.schema != "bibliography" else BIBLIOGRAPHY_TYPES
+    if entry_type not in allowed:
+        close = difflib.get_close_matches(entry_type, allowed, n=1)
+        hint = f" (did you mean '@{close[0]}'?)" if close else ""
+        c.add("entry_type", f"'@{entry_type}'", f"one of {', '.join('@' + t for t in ENTRY_TYPES)}{hint}")
+    raw = c.record.get("_raw", {})
+    if _needs_author(entry_type) and not raw.get("author") and not raw.get("editor"):
+        c.add("author", "no author", f"an author field (required for @{entry_type})")
+    if entry_type in {"techreport", "report", "misc", "online"} and not (
+        raw.get("author") or raw.get("institution") or raw.get("organization")
+    ):
+        c.add("author", "no author, institution or organization", f"one of them (required for @{entry_type})")
+    if not raw.get("title"):
+        c.add("title", "no title", "a title")
+    if entry_type == "article" and not raw.get("journal"):
+        c.add("journal", "no journal", "a journal (required for @article)")
+    year = raw.get("year", "")
+    if not year:
+        c.add("year", "no year", "a four-digit year")
+    elif not _YEAR.match(year):
+        c.add("year", repr(year), "a four-digit year")
+    elif int(year) > dt.date.today().year:
+        c.add("year", repr(year), f"a year not after {dt.date.today().year}")
+    doi = c.record.get("doi") or ""
+    if doi and not is_doi(doi):
+        c.add("doi", repr(raw.get("doi", doi)), "a DOI like 10.1001/archinternmed.2009.65")
+    pmid = raw.get("pmid", "")
+    if pmid and not _PMID.match(pmid):
+        c.add("pmid", repr(pmid), "a PubMed id of digits only")
+    pmcid = raw.get("pmcid", "")
+    if pmcid and not _PMCID.match(pmcid):
+        c.add("pmcid", repr(pmcid), "a PMC id like PMC2832641")
+
+
+def _check_term(c: _Checker, field: str, kind: str, value: str) -> str | None:
+    term, suggestion = resolve(kind, value)
+    if term is None:
+        hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
+        c.add(field, repr(value), f"a known {kind}{hint}; see refs/README.md")
+    return term
+
+
+def _check_positive_int(c: _Checker, field: str, low: int = 1, high: int | None = None) -> None:
+    value = c.value(field)
+    if not value:
+        return
+    if not value.isdigit() or int(value) < low or (high is not None and int(value) > high):
+        span = f"an integer from {low} to {high}" if high is not None else "a positive integer"
+        c.add(field, repr(value), span)
+
+
+def _check_sources(c: _Checker, required: bool, urls_only: bool = True) -> None:
+    sources = c.record.get("source") or []
+    if not sources and required:
+        c.add("source", "no source", "the URL of the page the entry was checked against")
+    for url in sources if urls_only else ():
+        if not _URL.match(url):
+            c.add("source", repr(url), "http(s) URLs separated by spaces")
+    if required and not c.value("location"):
+        c.add("location", "no location", "where on the source page the facts were seen ('PubMed abstract')")
+
+
+def _check_evidence(c: _Checker) -> None:
+    raw = c.record.get("_raw", {})
+    design = None
+    for field, kind, required in (
+        ("design", "design", True),
+        ("population", "population", False),
+        ("finding", "finding", True),
+        ("rob", "rob", False),
+    ):
+        value = raw.get(field, "")
+        if not value:
+            if required:
+                c.add(field, f"no {field}", f"a {kind} term; see refs/README.md")
+            continue
+        term = _check_term(c, field, kind, value)
+        if field == "design":
+            design = term
+    if design not in (None, "guideline") and not raw.get("population"):
+        c.add("population", "no population", "a population term (acute, chronic, mixed, ...)")
+    modalities = c.record.get("_raw_lists", {}).get("modality") or []
+    if not modalities:
+        c.add("modality", "no modality", "one or more modality terms separated by ';'")
+    for value in modalities:
+        _check_term(c, "modality", "modality", value)
+    comparators = c.record.get("_raw_lists", {}).get("comparator") or []
+    if design == "rct" and not comparators:
+        c.add("comparator", "no comparator", "the control condition(s) of the trial")
+    for value in comparators:
+        _check_term(c, "comparator", "comparator", value)
+    for value in c.record.get("_raw_lists", {}).get("rob_domains") or []:
+        _check_term(c, "rob_domains", "rob", value)
+    domains = c.record.get("rob_domains") or []
+    if domains and len(domains) != 5:
+        c.add("rob_domains", f"{len(domains)} judgements", "5 RoB 2 domain judgements (D1-D5) separated by ';'")
+    if (raw.get("rob") or raw.get("rob_domains")) and not raw.get("rob_source"):
+        c.add("rob_source", "no rob_source", "the URL the risk-of-bias judgement was read on")
+    _check_positive_int(c, "participants")
+    _check_positive_int(c, "studies")
+    _check_positive_int(c, "pedro", low=0, high=10)
+    items = raw.get("pedro_items", "")
+    if items:
+        if not re.fullmatch(r"[01]{10}", items):
+            c.add("pedro_items", repr(items), "10 digits 0/1 for PEDro items 2-11 (item 1 is not scored)")
+        elif raw.get("pedro", "").isdigit() and sum(map(int, items)) != int(raw["pedro"]):
+            c.add("pedro_items", f"items summing to {sum(map(int, items))}", f"a sum equal to pedro = {raw['pedro']}")
+    if raw.get("pedro") and not raw.get("pedro_source"):
+        c.add("pedro_source", "no pedro_source", "the URL of the PEDro record")
+    if not (c.record.get("doi") or raw.get("pmid")):
+        c.add("doi", "neither doi nor pmid", "a DOI or a PubMed id, so the entry can be checked")
+    _check_sources(c, required=True)
+    verified = raw.get("verified", "")
+    if not verified:
+        c.add("verified", "no verified date", "the date (YYYY-MM-DD) the entry was checked against its source")
+    else:
+        try:
+            when = dt.date.fromisoformat(verified) if _DATE.match(verified) else None
+        except ValueError:
+            when = None
+        if when is None:
+            c.add("verified", repr(verified), "a date YYYY-MM-DD")
+        elif when > dt.date.today():
+            c.add("verified", repr(verified), "a date not in the future")
+    known = set(BIBLIOGRAPHIC_FIELDS) | set(EVIDENCE_FIELDS) | {"entry_type"}
+    for field in c.record.get("unverified") or []:
+        if field not in known:
+            c.add("unverified", repr(field), "names of fields of this entry")
+
+
+def _check_unknown_fields(c: _Checker, known: tuple[str, ...]) -> None:
+    for field in c.record.get("_raw", {}):
+        if field not in known:
+            close = difflib.get_close_matches(field, known, n=1, cutoff=0.75)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            c.add(field, f"unknown field '{field}'", f"a field from refs/README.md{hint}", severity="warning")
+
+
+def check_record(record: Mapping, file: str, schema: str = "studies") -> list[Problem]:
+    """Return every problem of one record under ``schema`` (see module docstring).
+
+    ``record`` holds decoded columns plus ``_raw`` (field -> value before list
+    splitting), ``_raw_lists`` and ``_field_lines`` (field -> 1-based line).
+    """
+    c = _Checker(record, file, schema)
+    _check_bibliography(c)
+    if schema == "studies":
+        _check_evidence(c)
+        _check_unknown_fields(c, BIBLIOGRAPHIC_FIELDS + EVIDENCE_FIELDS)
+    elif schema == "printed":
+        number = c.value("printed_number")
+        if not number:
+            c.add("printed_number", "no printed_number", "the citation's number in the article (1, 2, ...)")
+        else:
+            _check_positive_int(c, "printed_number")
+        _check_sources(c, required=True, urls_only=False)  # the article itself may be a local file
+        _check_unknown_fields(c, BIBLIOGRAPHIC_FIELDS + PRINTED_FIELDS)
+    return c.problems

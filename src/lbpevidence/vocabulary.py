@@ -1,0 +1,388 @@
+"""Controlled vocabularies: the only words refs/ may use for evidence fields.
+
+Each vocabulary maps a canonical term (lower case, hyphenated) to a record that
+explains it. Synonyms let a researcher write ``chiropractic`` or ``MBSR``; the
+loader stores the canonical term. :func:`resolve` turns a raw value into a term
+or a did-you-mean suggestion, which is what the validators report.
+
+Facts in this module (MeSH descriptor ids, scale ranges, minimal important
+differences) carry the source they were read from, like the rows of refs/.
+
+Examples
+--------
+>>> resolve("modality", "Chiropractic")
+('spinal-manipulation', None)
+>>> resolve("modality", "acupunture")
+(None, 'acupuncture')
+>>> INSTRUMENTS["rmdq-24"].scale_max
+24
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+__all__ = [
+    "COMPARATORS",
+    "DATA_TYPES",
+    "DESIGNS",
+    "EFFECT_TYPES",
+    "FINDINGS",
+    "INSTRUMENTS",
+    "MODALITIES",
+    "OUTCOMES",
+    "POPULATIONS",
+    "ROB_JUDGEMENTS",
+    "SIGN_CONVENTIONS",
+    "TIME_WINDOWS",
+    "Comparator",
+    "Design",
+    "Instrument",
+    "Modality",
+    "Term",
+    "TimeWindow",
+    "resolve",
+    "time_window",
+    "vocabulary",
+]
+
+
+@dataclass(frozen=True)
+class Term:
+    """A controlled term with a human label and optional synonyms."""
+
+    term: str
+    label: str
+    description: str = ""
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Modality(Term):
+    """A treatment modality, tied to its MeSH descriptor where one exists.
+
+    ``mesh_id`` is ``None`` where no MeSH descriptor matches the modality or where
+    the id could not be verified; ``mesh_source`` names the page it was read from.
+    """
+
+    mesh_id: str | None = None
+    mesh_heading: str | None = None
+    mesh_source: str | None = None
+    in_article: bool = True
+
+
+@dataclass(frozen=True)
+class Design(Term):
+    """A study design; ``level`` says how the evidence is used.
+
+    ``trial`` rows are pooled; ``review`` rows are published pooled estimates,
+    shown beside ours but never re-pooled (that would count trials twice);
+    ``guideline`` and ``observational`` entries inform study-level verdicts only.
+    """
+
+    level: str = "trial"
+    randomised: bool = False
+
+
+@dataclass(frozen=True)
+class Comparator(Term):
+    """A control condition; ``comparator_class`` is what pooled analyses group by."""
+
+    comparator_class: str = "active"
+
+
+@dataclass(frozen=True)
+class Instrument(Term):
+    """An outcome measure with its scale.
+
+    ``lower_is_better`` fixes the direction: effect sizes are oriented so that a
+    negative value favours the intervention. ``kind`` is ``continuous``,
+    ``binary`` (events / proportions, pooled as RR or OR) or ``standardised``
+    (values already in SD units). ``mid`` is the minimal important difference on
+    the instrument's own scale, with ``mid_source``.
+    """
+
+    outcome: str = "pain"
+    kind: str = "continuous"
+    scale_min: float | None = None
+    scale_max: float | None = None
+    lower_is_better: bool = True
+    mid: float | None = None
+    mid_source: str | None = None
+
+    @property
+    def scale_range(self) -> float | None:
+        """Width of the scale, or ``None`` for unbounded or standardised measures."""
+        if self.scale_min is None or self.scale_max is None:
+            return None
+        return self.scale_max - self.scale_min
+
+
+@dataclass(frozen=True)
+class TimeWindow(Term):
+    """Follow-up window in weeks: ``lower < weeks <= upper``."""
+
+    lower: float = 0.0
+    upper: float = float("inf")
+
+
+def _index(*terms: Term) -> dict[str, Term]:
+    return {t.term: t for t in terms}
+
+
+MESH_BROWSER = "https://meshb.nlm.nih.gov/record/ui?ui="
+
+# MeSH ids: filled only where the descriptor page was seen (see mesh_source).
+MODALITIES: dict[str, Modality] = _index(
+    Modality("exercise", "Exercise therapy", "Structured exercise, including physical therapy programmes.",
+             ("exercise therapy", "physical therapy", "physiotherapy", "exercise-therapy")),
+    Modality("lumbar-extension-machine", "Lumbar extension machine (MedX)",
+             "Isolated lumbar extension resistance training on a machine that fixes the pelvis.",
+             ("medx", "ilex", "isolated lumbar extension", "lumbar extension")),
+    Modality("motor-control-exercise", "Motor control / stabilising exercise",
+             "Exercise retraining deep trunk muscles (transversus abdominis, multifidus).",
+             ("motor control", "stabilisation exercise", "stabilization exercise", "core stability")),
+    Modality("acupuncture", "Acupuncture", "Needling of acupuncture points, including dry needling.",
+             ("acupuncture therapy", "dry needling")),
+    Modality("spinal-manipulation", "Spinal manipulation / chiropractic",
+             "High-velocity thrust manipulation or mobilisation of the spine, by any profession.",
+             ("chiropractic", "spinal manipulative therapy", "smt", "manipulation", "chiropractic care")),
+    Modality("yoga", "Yoga"),
+    Modality("tai-chi", "Tai chi", synonyms=("tai ji", "taichi", "qigong")),
+    Modality("mindfulness", "Mindfulness-based stress reduction",
+             synonyms=("mbsr", "mindfulness-based stress reduction", "mindfulness based stress reduction")),
+    Modality("massage", "Massage", synonyms=("massage therapy", "soft tissue massage")),
+    Modality("biofeedback", "Biofeedback", "EMG biofeedback and related relaxation training.",
+             ("emg biofeedback", "biofeedback, psychology")),
+    Modality("heat", "Superficial heat", synonyms=("heat wrap", "heat therapy", "superficial heat")),
+    Modality("cold", "Superficial cold (ice)", synonyms=("ice", "cold therapy", "cryotherapy")),
+    Modality("muscle-relaxants", "Muscle relaxants",
+             "The one drug class the article names; kept for its 72-hour claim.",
+             ("muscle relaxant", "skeletal muscle relaxants", "antispasmodics")),
+    Modality("stay-active", "Advice to stay active (vs bed rest)",
+             synonyms=("staying active", "bed rest", "advice to stay active", "ordinary activity")),
+    Modality("mattress", "Mattress firmness", synonyms=("medium-firm mattress", "beds")),
+    Modality("foam-rolling", "Foam rolling", synonyms=("foam roller", "foam rollers", "self-myofascial release")),
+    Modality("multidisciplinary", "Multidisciplinary / multimodal care", in_article=False,
+             synonyms=("multimodal", "multidisciplinary rehabilitation")),
+)
+
+DESIGNS: dict[str, Design] = _index(
+    Design("rct", "Randomised controlled trial", level="trial", randomised=True,
+           synonyms=("randomised controlled trial", "randomized controlled trial", "randomized trial")),
+    Design("non-randomised", "Non-randomised controlled study or cohort", level="observational",
+           synonyms=("cohort", "controlled study", "nonrandomised", "case series")),
+    Design("systematic-review", "Systematic review (with or without meta-analysis)", level="review",
+           synonyms=("meta-analysis", "systematic review", "cochrane review")),
+    Design("ipd-meta-analysis", "Individual patient data meta-analysis", level="review"),
+    Design("network-meta-analysis", "Network meta-analysis", level="review", synonyms=("nma",)),
+    Design("narrative-review", "Narrative review", level="review"),
+    Design("guideline", "Clinical practice guideline", level="guideline"),
+)
+
+POPULATIONS: dict[str, Term] = _index(
+    Term("acute", "Acute low back pain (under 6 weeks)"),
+    Term("subacute", "Subacute low back pain (6-12 weeks)"),
+    Term("acute-subacute", "Acute or subacute low back pain"),
+    Term("chronic", "Chronic low back pain (12 weeks or more)", synonyms=("persistent",)),
+    Term("mixed", "Mixed or unrestricted duration"),
+    Term("not-reported", "Duration not reported"),
+)
+
+COMPARATORS: dict[str, Comparator] = _index(
+    Comparator("sham", "Sham or simulated treatment", comparator_class="sham",
+               synonyms=("simulated", "placebo needling", "sham acupuncture")),
+    Comparator("placebo", "Placebo (pill or inert device)", comparator_class="sham"),
+    Comparator("usual-care", "Usual care", comparator_class="inactive", synonyms=("usual care", "routine care")),
+    Comparator("no-treatment", "No treatment", comparator_class="inactive", synonyms=("no intervention",)),
+    Comparator("waitlist", "Waiting list", comparator_class="inactive", synonyms=("wait list", "wait-list")),
+    Comparator("minimal-care", "Minimal care: education, booklet or advice", comparator_class="inactive",
+               synonyms=("education", "booklet", "self-care book", "advice")),
+    Comparator("other-exercise", "Another exercise programme", comparator_class="active",
+               synonyms=("stretching", "exercise")),
+    Comparator("other-therapy", "Another active treatment", comparator_class="active",
+               synonyms=("active", "physical therapy comparator", "conventional therapy")),
+    Comparator("medication", "Medication", comparator_class="active", synonyms=("drugs", "nsaid")),
+    Comparator("bed-rest", "Bed rest", comparator_class="active"),
+    Comparator("mixed", "Mixed comparators (reviews)", comparator_class="mixed"),
+    Comparator("none", "No comparison (guidelines, single-arm studies)", comparator_class="none"),
+)
+
+COMPARATOR_CLASSES: dict[str, str] = {
+    "sham": "sham or placebo",
+    "inactive": "usual care, no treatment, waitlist or minimal care",
+    "active": "another active treatment",
+    "mixed": "mixed comparators",
+    "none": "no comparison",
+}
+
+FINDINGS: dict[str, Term] = _index(
+    Term("benefit", "Authors report a clinically important benefit"),
+    Term("small-benefit", "Authors report a benefit that is small or below clinical importance"),
+    Term("no-difference", "No difference from the comparator", synonyms=("no-benefit", "no effect")),
+    Term("harm", "Authors report harm or worse outcomes"),
+    Term("mixed", "Benefit on some outcomes or time points only"),
+    Term("inconclusive", "Too little or too poor evidence to conclude", synonyms=("insufficient",)),
+    Term("recommended", "Guideline recommends it"),
+    Term("not-recommended", "Guideline recommends against it"),
+)
+
+ROB_JUDGEMENTS: dict[str, Term] = _index(
+    Term("low", "Low risk of bias"),
+    Term("some-concerns", "Some concerns (RoB 2)", synonyms=("some concerns", "moderate")),
+    Term("high", "High risk of bias"),
+    Term("unclear", "Unclear risk of bias (RoB 1)"),
+)
+
+OUTCOMES: dict[str, Term] = _index(
+    Term("pain", "Pain intensity", synonyms=("pain intensity", "bothersomeness")),
+    Term("disability", "Back-related disability / function", synonyms=("function", "functional status")),
+    Term("responder", "Responders (a pre-defined improvement)", synonyms=("response", "clinical response")),
+    Term("recurrence", "Recurrence of low back pain"),
+    Term("global-improvement", "Global perceived improvement"),
+    Term("quality-of-life", "Health-related quality of life"),
+    Term("adverse-events", "Adverse events", synonyms=("harms", "side effects")),
+    Term("medication-use", "Use of pain medication"),
+)
+
+# Scale ranges are properties of the instruments; MIDs are filled only with a seen source.
+INSTRUMENTS: dict[str, Instrument] = _index(
+    Instrument("pain-0-100", "Pain, 0-100 (VAS mm or NRS x10)", outcome="pain", scale_min=0, scale_max=100),
+    Instrument("pain-0-10", "Pain, 0-10 (NRS or VAS cm)", outcome="pain", scale_min=0, scale_max=10),
+    Instrument("bothersomeness-0-10", "Symptom bothersomeness, 0-10", outcome="pain", scale_min=0, scale_max=10),
+    Instrument("pain-relief-0-5", "Pain relief, 0-5 (higher = more relief)", outcome="pain",
+               scale_min=0, scale_max=5, lower_is_better=False),
+    Instrument("pain-smd", "Pain, standardised (SD units)", outcome="pain", kind="standardised"),
+    Instrument("rmdq-24", "Roland-Morris Disability Questionnaire, 0-24", outcome="disability",
+               scale_min=0, scale_max=24),
+    Instrument("rmdq-23", "Modified Roland-Morris, 0-23", outcome="disability", scale_min=0, scale_max=23),
+    Instrument("odi-0-100", "Oswestry Disability Index, 0-100", outcome="disability", scale_min=0, scale_max=100),
+    Instrument("function-0-100", "Function, 0-100 (higher = worse)", outcome="disability",
+               scale_min=0, scale_max=100),
+    Instrument("hfaq-0-100", "Hanover Functional Ability Questionnaire, 0-100 (higher = better)",
+               outcome="disability", scale_min=0, scale_max=100, lower_is_better=False),
+    Instrument("disability-smd", "Disability, standardised (SD units)", outcome="disability", kind="standardised"),
+    Instrument("responders", "Responders, events/participants", outcome="responder", kind="binary",
+               lower_is_better=False),
+    Instrument("recurrences", "Recurrences, events/participants", outcome="recurrence", kind="binary"),
+    Instrument("adverse-events", "Participants with adverse events", outcome="adverse-events", kind="binary"),
+    Instrument("global-improvement-smd", "Global improvement, standardised", outcome="global-improvement",
+               kind="standardised", lower_is_better=False),
+)
+
+TIME_WINDOWS: dict[str, TimeWindow] = _index(
+    TimeWindow("immediate", "Immediate (up to 1 week)", lower=-1.0, upper=1.0),
+    TimeWindow("short-term", "Short term (over 1 week to 3 months)", lower=1.0, upper=13.0),
+    TimeWindow("intermediate", "Intermediate (over 3 to 12 months)", lower=13.0, upper=52.0),
+    TimeWindow("long-term", "Long term (over 12 months)", lower=52.0, upper=float("inf")),
+)
+
+DATA_TYPES: dict[str, Term] = _index(
+    Term("final", "Arm means are final values at follow-up"),
+    Term("change", "Arm means are changes from baseline"),
+    Term("reported-effect", "A between-group effect as reported by the source (estimate + CI or SE)"),
+    Term("events", "Arm event counts for a binary outcome"),
+)
+
+EFFECT_TYPES: dict[str, Term] = _index(
+    Term("MD", "Mean difference on the instrument scale"),
+    Term("SMD", "Standardised mean difference (Hedges' g or as reported)"),
+    Term("RR", "Risk ratio"),
+    Term("OR", "Odds ratio"),
+    Term("RD", "Risk difference (proportion, -1 to 1)"),
+)
+
+SIGN_CONVENTIONS: dict[str, Term] = _index(
+    Term("scale", "Numbers follow the instrument's scale: differences are intervention minus control, "
+                  "changes are follow-up minus baseline, ratios are intervention over control"),
+    Term("improvement", "The source reports improvement as positive (e.g. 'improved by 4.4 points', "
+                        "'2.9 points lower than usual care' written as 2.9)"),
+)
+
+_VOCABULARIES: dict[str, dict[str, Term]] = {
+    "modality": MODALITIES,
+    "design": DESIGNS,
+    "population": POPULATIONS,
+    "comparator": COMPARATORS,
+    "finding": FINDINGS,
+    "rob": ROB_JUDGEMENTS,
+    "outcome": OUTCOMES,
+    "instrument": INSTRUMENTS,
+    "data_type": DATA_TYPES,
+    "effect_type": EFFECT_TYPES,
+    "sign_convention": SIGN_CONVENTIONS,
+}
+
+
+def vocabulary(kind: str) -> dict[str, Term]:
+    """Return the vocabulary for ``kind`` (``modality``, ``design``, ...)."""
+    try:
+        return _VOCABULARIES[kind]
+    except KeyError:
+        raise ValueError(
+            f"The value for `kind` must be one of {sorted(_VOCABULARIES)}, but {kind!r} was passed."
+        ) from None
+
+
+def _key(text: str) -> str:
+    return " ".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+
+
+_LOOKUP: dict[str, dict[str, str]] = {}
+for _kind, _vocab in _VOCABULARIES.items():
+    table: dict[str, str] = {}
+    for _t in _vocab.values():
+        table[_key(_t.term)] = _t.term
+        for _s in _t.synonyms:
+            table[_key(_s)] = _t.term
+    _LOOKUP[_kind] = table
+
+
+def resolve(kind: str, value: str) -> tuple[str | None, str | None]:
+    """Map ``value`` to a canonical term of vocabulary ``kind``.
+
+    Returns ``(term, None)`` on a match (case, hyphens and synonyms ignored) and
+    ``(None, suggestion)`` otherwise, where ``suggestion`` is the closest term or
+    ``None`` when nothing is close.
+
+    Examples
+    --------
+    >>> resolve("comparator", "Sham acupuncture")
+    ('sham', None)
+    >>> resolve("design", "RCT")
+    ('rct', None)
+    >>> resolve("finding", "miracle")
+    (None, None)
+    """
+    vocab = vocabulary(kind)
+    table = _LOOKUP[kind]
+    found = table.get(_key(value))
+    if found is not None:
+        return found, None
+    close = difflib.get_close_matches(_key(value), list(table), n=1, cutoff=0.6)
+    if close:
+        return None, table[close[0]]
+    close = difflib.get_close_matches(value.strip().lower(), list(vocab), n=1, cutoff=0.6)
+    return None, (close[0] if close else None)
+
+
+def time_window(weeks: float) -> str:
+    """Name the follow-up window for ``weeks`` after randomisation.
+
+    Windows follow the Cochrane Back and Neck group's convention: immediate
+    (up to 1 week), short term (to 3 months = 13 weeks), intermediate (to 12
+    months), long term (beyond).
+
+    Examples
+    --------
+    >>> time_window(8)
+    'short-term'
+    >>> time_window(52)
+    'intermediate'
+    """
+    for window in TIME_WINDOWS.values():
+        if window.lower < weeks <= window.upper:
+            return window.term
+    raise ValueError(f"The value for `weeks` must be a number above -1, but {weeks!r} was passed.")
+

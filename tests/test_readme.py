@@ -1,0 +1,36 @@
+"""The README's promises: its Python blocks run, and CI runs exactly its test command."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+from conftest import REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+BASH_BLOCKS = re.findall(r"```bash\n(.*?)```", README, re.DOTALL)
+
+
+def test_readme_opens_with_the_two_commands():
+    assert len(BASH_BLOCKS) >= 2
+    run_review, run_tests = BASH_BLOCKS[0].strip(), BASH_BLOCKS[1].strip()
+    assert "pip install" in run_review and "lbpevidence" in run_review
+    assert "pip install -e '.[test]'" in run_tests and run_tests.endswith("pytest") or "pytest " in run_tests
+    assert README.index("```bash") < README.index("```python")
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    script = REPO / ".ci" / "run"
+    extracted = subprocess.run(
+        ["awk", r"/^```bash$/{n++; next} /^```$/{f=0} n==2 && !done {print; done=1}", str(REPO / "README.md")],
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert extracted == BASH_BLOCKS[1].strip()
+    assert "awk" in script.read_text() and "README.md" in script.read_text()
+
+
+@pytest.mark.parametrize("block", PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))])
+def test_readme_python_block_runs(block, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the bundled data must be found from anywhere
+    exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})

@@ -1,0 +1,273 @@
+"""read_references: decoding, columns, and one test per kind of bad input (issue 2)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pandas as pd
+import pytest
+from conftest import VALID_FIELDS, bib_entry
+
+import lbpevidence as lbp
+from lbpevidence.errors import ReferenceTableError
+
+
+def problems_of(path, schema="studies"):
+    table, problems = lbp.read_references(path, strict=False, schema=schema)
+    return table, problems
+
+
+def only_error(path, schema="studies"):
+    """The single error message for a file expected to have exactly one error."""
+    _, problems = problems_of(path, schema)
+    errors = problems[problems.severity == "error"]
+    assert len(errors) == 1, errors.message.tolist()
+    return errors.iloc[0]
+
+
+# --- a valid entry ------------------------------------------------------------------------------
+
+
+def test_valid_entry_is_decoded_into_documented_columns(write):
+    path = write(bib_entry())
+    refs = lbp.read_references(path)
+    row = refs.iloc[0]
+    assert row.key == "doe2020trial"
+    assert row.entry_type == "article"
+    assert row.line == 1
+    assert row.authors == ["Doe, J.", "Müller, H."]
+    assert row.first_author == "Doe"
+    assert row.author_count == 2
+    assert row.title == "A Trial of something"
+    assert row.pages == "100–110"
+    assert row.year == 2020 and refs["year"].dtype == "Int64"
+    assert row.modality == ["acupuncture"]
+    assert row.comparator == ["sham"]
+    assert row.source == ["https://pubmed.ncbi.nlm.nih.gov/12345678/"]
+    assert refs.attrs["path"] == str(path)
+
+
+def test_latex_accents_braces_and_string_macros_are_decoded(write):
+    text = '@string{lancet = "The {L}ancet"}\n' + bib_entry(
+        author=r"Pe{\~n}a, Jos{\'e} and G{\"o}del, K.", title=r"{\'E}tude -- \emph{caf{\'e}}", journal="lancet"
+    ).replace("journal = {lancet}", "journal = lancet")
+    refs = lbp.read_references(write(text))
+    row = refs.iloc[0]
+    assert row.authors == ["Peña, J.", "Gödel, K."]
+    assert row.title == "Étude – café"
+    assert row.journal == "The Lancet"
+    assert row.line == 2
+
+
+def test_doi_is_lower_cased_without_resolver_and_synonyms_become_terms(write):
+    refs = lbp.read_references(write(bib_entry(doi="https://doi.org/10.1001/ArchInternMed.2009.65",
+                                               modality="Chiropractic; MBSR", comparator="usual care")))
+    row = refs.iloc[0]
+    assert row.doi == "10.1001/archinternmed.2009.65"
+    assert row.modality == ["spinal-manipulation", "mindfulness"]
+    assert row.comparator == ["usual-care"]
+
+
+def test_others_marks_a_truncated_author_list(write):
+    row = lbp.read_references(write(bib_entry(author="Doe, J. and Roe, R. and others"))).iloc[0]
+    assert row.authors == ["Doe, J.", "Roe, R."] and bool(row.et_al) is True
+
+
+def test_strict_false_returns_table_and_problems_frame(write):
+    table, problems = problems_of(write(bib_entry(modality="acupunture")))
+    assert len(table) == 1
+    assert list(problems.columns) == ["file", "line", "key", "field", "found", "expected", "severity", "message"]
+
+
+def test_strict_raises_every_problem_together(write):
+    path = write(bib_entry("a", modality="acupunture") + bib_entry("b", design="rtc"))
+    with pytest.raises(ReferenceTableError) as info:
+        lbp.read_references(path)
+    assert isinstance(info.value, ValueError)
+    assert len(info.value.problems) == 2
+    assert "a modality" in str(info.value) and "b design" in str(info.value)
+
+
+# --- bad input: each names file:line key field, found and expected -------------------------------
+
+
+def test_unbalanced_braces(write):
+    path = write(bib_entry("good") + "\n@article{broken,\n  title = {Open {brace},\n  year = {2020},\n}\n")
+    error = only_error(path)
+    assert error.message.startswith(f"{path}:22 broken entry: found unbalanced braces")
+    table, _ = problems_of(path)
+    assert table.key.tolist() == ["good"]  # the broken entry is in the problems, the good one survives
+
+
+def test_missing_comma_between_fields(write):
+    text = bib_entry().replace("  title = {A {Trial} of something},", "  title = {A {Trial} of something}")
+    error = only_error(write(text))
+    assert re.search(r"studies\.bib:3 doe2020trial title: found missing comma before field 'journal'", error.message)
+
+
+def test_duplicate_key(write):
+    path = write(bib_entry("same") + bib_entry("same", title="Another"))
+    error = only_error(path)
+    assert f"{path}:21 same key: found duplicate key 'same', expected unique keys (first at line 1)" == error.message
+
+
+def test_duplicate_field(write):
+    text = bib_entry().replace("  year = {2020},\n", "  year = {2020},\n  year = {2021},\n")
+    error = only_error(write(text))
+    assert error.message.endswith(
+        "studies.bib:6 doe2020trial year: found a second 'year' field, expected each field once (first at line 5)")
+
+
+def test_unknown_entry_type(write):
+    error = only_error(write(bib_entry(entry_type="artcle")))
+    assert "studies.bib:1 doe2020trial entry_type: found '@artcle'" in error.message
+    assert "did you mean '@article'?" in error.message
+
+
+@pytest.mark.parametrize("field", ["author", "title", "year", "journal"])
+def test_missing_required_field(write, field):
+    error = only_error(write(bib_entry(drop=(field,))))
+    assert error.key == "doe2020trial" and error.field == field and error.line == 1
+    assert error.found == f"no {field}"
+
+
+@pytest.mark.parametrize(("year", "expected"), [("20201", "a four-digit year"), ("2999", "a year not after")])
+def test_bad_year(write, year, expected):
+    error = only_error(write(bib_entry(year=year)))
+    assert error.field == "year" and error.line == 5 and error.found == repr(year)
+    assert error.expected.startswith(expected)
+
+
+def test_malformed_doi(write):
+    error = only_error(write(bib_entry(doi="doi 10/abc")))
+    assert error.message.endswith("doe2020trial doi: found 'doi 10/abc', expected a DOI like 10.1001/archinternmed.2009.65")
+
+
+def test_pmid_not_all_digits(write):
+    error = only_error(write(bib_entry(pmid="PMID:123")))
+    assert (error.line, error.field, error.found) == (10, "pmid", "'PMID:123'")
+
+
+@pytest.mark.parametrize(("field", "value", "hint"), [
+    ("modality", "acupunture", "did you mean 'acupuncture'?"),
+    ("design", "rtc", "did you mean 'rct'?"),
+    ("comparator", "shma", "did you mean 'sham'?"),
+    ("finding", "benefitt", "did you mean 'benefit'?"),
+])
+def test_unknown_vocabulary_terms_suggest_the_near_miss(write, field, value, hint):
+    error = only_error(write(bib_entry(**{field: value})))
+    assert error.field == field and error.found == repr(value) and hint in error.expected
+    assert error.line == list(VALID_FIELDS).index(field) + 2
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "12.5", "many"])
+def test_participants_must_be_a_positive_integer(write, value):
+    error = only_error(write(bib_entry(participants=value)))
+    assert (error.field, error.found, error.expected) == ("participants", repr(value), "a positive integer")
+
+
+@pytest.mark.parametrize("value", ["11", "-1"])
+def test_pedro_outside_0_to_10(write, value):
+    error = only_error(write(bib_entry(pedro=value, pedro_source="https://search.pedro.org.au/x")))
+    assert (error.field, error.expected) == ("pedro", "an integer from 0 to 10")
+
+
+def test_pedro_items_must_sum_to_the_total(write):
+    error = only_error(write(bib_entry(pedro="7", pedro_items="1111111100", pedro_source="https://pedro.org.au/x")))
+    assert error.field == "pedro_items" and "sum equal to pedro = 7" in error.expected
+
+
+def test_undefined_string_macro(write):
+    text = bib_entry().replace("journal = {Spine}", "journal = spinejournal")
+    error = only_error(write(text))
+    assert error.message.endswith(
+        "doe2020trial journal: found undefined @string macro 'spinejournal', expected fields separated by commas, "
+        "values in {braces}, \"quotes\" or defined @string macros")
+    assert error.line == 4
+
+
+def test_empty_file(write):
+    error = only_error(write(""))
+    assert error.message.endswith("studies.bib: found no entries, expected at least one @type{key, ...} entry")
+
+
+def test_file_not_found(tmp_path):
+    with pytest.raises(ReferenceTableError, match=r"missing\.bib: found no such file, expected an existing \.bib"):
+        lbp.read_references(tmp_path / "missing.bib")
+
+
+def test_directory_instead_of_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(ReferenceTableError, match=r"sub: found a directory, expected a \.bib file"):
+        lbp.read_references(tmp_path / "sub")
+
+
+def test_bytes_that_are_not_utf8_are_a_located_problem(write):
+    data = bib_entry().encode().replace(b"Spine", b"Sp\xe9ine")
+    table, problems = problems_of(write(data))
+    errors = problems[problems.severity == "error"]
+    assert len(table) == 1  # the entry is kept, the bad byte reported
+    assert errors.message.tolist() == [f"{errors.file.iloc[0]}:4 encoding: found byte 0xe9 at column 16 that is not "
+                                       "UTF-8, expected UTF-8 text (save the file as UTF-8)"]
+
+
+def test_entry_without_source(write):
+    error = only_error(write(bib_entry(drop=("source",))))
+    assert (error.line, error.key, error.field, error.found) == (1, "doe2020trial", "source", "no source")
+
+
+def test_entry_needs_doi_or_pmid(write):
+    error = only_error(write(bib_entry(drop=("doi", "pmid"))))
+    assert error.field == "doi" and error.found == "neither doi nor pmid"
+
+
+def test_text_that_lost_its_at_sign_is_reported_not_dropped(write):
+    _, problems = problems_of(write(bib_entry("kept") + "article{lost, title = {x}}\n"))
+    assert problems.message.str.contains("lost entry: found text that looks like an entry without '@'").any()
+
+
+def test_no_entry_is_dropped_silently(write):
+    """Every entry in the file is in the table or named in the problems."""
+    text = (bib_entry("a") + "@article{b, title = {unclosed}\n" + bib_entry("c") + bib_entry("c")
+            + "@article{d,\n title={x},\n title={y}\n}\n")
+    table, problems = problems_of(write(text))
+    named = set(table.key) | set(problems.key)
+    assert {"a", "b", "c", "d"} <= named
+
+
+def test_unknown_field_is_a_warning_with_suggestion(write):
+    table, problems = problems_of(write(bib_entry(modaliy="yoga")))
+    row = problems[problems.field == "modaliy"].iloc[0]
+    assert row.severity == "warning" and "did you mean 'modality'?" in row.expected
+
+
+def test_bibliography_schema_turns_content_rules_into_warnings(write):
+    table, problems = problems_of(write("@article{x, title = {T}}\n"), schema="bibliography")
+    assert len(table) == 1 and set(problems.severity) == {"warning"}
+
+
+def test_bad_schema_argument_names_allowed_values():
+    with pytest.raises(ValueError, match=r"The value for `schema` must be one of \['studies', 'printed', "
+                                         r"'bibliography'\], but 'x' was passed\."):
+        lbp.read_references(schema="x")
+
+
+# --- bundled table --------------------------------------------------------------------------------
+
+
+def test_bundled_table_loads_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    refs = lbp.read_references()
+    assert len(refs) > 0 and os.path.isabs(refs.attrs["path"])
+
+
+def test_explicit_path_wins_over_bundled(write):
+    refs = lbp.read_references(write(bib_entry("only")))
+    assert refs.key.tolist() == ["only"]
+
+
+def test_printed_schema_reads_the_article_citations():
+    printed = lbp.read_references(schema="printed")
+    assert printed.printed_number.tolist() == [1, 2, 3, 4]
+    assert isinstance(printed, pd.DataFrame)
