@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .latex import decode_latex
 
@@ -25,6 +26,8 @@ _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 
 def _split_top_level(text: str, pattern: re.Pattern[str]) -> list[str]:
     """Split ``text`` on ``pattern`` only where no brace is open."""
+    if "{" not in text:  # the common case, at C speed
+        return [p.strip() for p in pattern.split(text) if p.strip()]
     parts, depth, start, pos = [], 0, 0, 0
     for match in pattern.finditer(text):
         segment = text[pos:match.start()]
@@ -81,6 +84,7 @@ def last_name(name: str) -> str:
     return decode_latex(_parts(name)[0])
 
 
+@lru_cache(maxsize=131072)
 def format_name(name: str) -> str:
     """Format one BibTeX name as ``"Last, F. M."`` (an organisation stays whole).
 
@@ -94,10 +98,16 @@ def format_name(name: str) -> str:
     return f"{last}, {short}" if short else last
 
 
-def split_authors(field: str) -> tuple[list[str], bool]:
-    """Split an ``author`` field into formatted names and an "and others" flag."""
+@lru_cache(maxsize=65536)
+def _split_authors_cached(field: str) -> tuple[tuple[str, ...], bool]:
     names = _split_top_level(field, _AND)
     truncated = bool(names) and names[-1].lower() in {"others", "et al.", "et al"}
     if truncated:
         names = names[:-1]
-    return [format_name(n) for n in names], truncated
+    return tuple(format_name(n) for n in names), truncated
+
+
+def split_authors(field: str) -> tuple[list[str], bool]:
+    """Split an ``author`` field into formatted names and an "and others" flag."""
+    names, truncated = _split_authors_cached(field)
+    return list(names), truncated

@@ -62,6 +62,7 @@ _ENTRY_HEAD = re.compile(r"@\s*(\w+)\s*[({]\s*([^,\s{}()]*)")
 _LOOKS_LIKE_ENTRY = re.compile(r"^\s*(\w+)\s*\{\s*([^,\s{}]+)\s*,", re.MULTILINE)
 _MISSING_COMMA = re.compile(r"^\s*,?\s*([A-Za-z][\w\-]*)\s*=")
 _LIST_SPLIT = re.compile(r"\s*;\s*")
+_FIRST_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 _CHUNK_CHARS = 1 << 20
 
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)  # we report failed blocks ourselves
@@ -122,13 +123,15 @@ def _resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, str | None]:
     begins (see :func:`_swallowed_field` for the field it swallowed).
     """
     raw = raw.strip()
-    # Fast paths for the common shapes: {...}, "...", 1234.
+    # Fast paths for the common shapes: {...}, "...", 1234, macro.
     if raw[:1] == "{" and raw[-1:] == "}" and ("{" not in raw[1:-1] and "}" not in raw[1:-1]):
         return raw[1:-1], None
     if raw[:1] == '"' and raw[-1:] == '"' and '"' not in raw[1:-1]:
         return raw[1:-1], None
     if raw.isdigit():
         return raw, None
+    if raw.lower() in strings:
+        return strings[raw.lower()], None
     parts: list[str] = []
     pos, expect_value = 0, True
     while pos < len(raw):
@@ -200,60 +203,86 @@ def _split_list(value: str) -> list[str]:
     return [v for v in _LIST_SPLIT.split(value.strip()) if v]
 
 
+_EVIDENCE_TEXT = frozenset(("modality", "design", "population", "comparator", "finding", "rob", "rob_domains",
+                            "unverified", "verified", "participants", "studies", "pedro", "pedro_items"))
+# URLs keep '~', '%' and '--' literally: LaTeX decoding would turn '~' into a space.
+_URL_FIELDS = frozenset(("source", "url", "rob_source", "pedro_source"))
+
+
 def _build_record(entry_type: str, key: str, line: int, fields: dict[str, str],
                   field_lines: dict[str, int]) -> dict:
-    """Decode one entry's resolved fields into a record (columns + private helpers)."""
-    decoded = {}
-    for name, value in fields.items():
-        decoded[name] = value if name in ("author", "editor") else decode_latex(value)
-    raw_lists = {name: _split_list(decoded[name]) for name in LIST_FIELDS if name in decoded}
-    record: dict = {
+    """A light record for validation; columns are built later, column by column (see _to_frame).
+
+    Evidence fields are decoded here (they are few and the checks need clean terms);
+    bibliographic fields stay as resolved BibTeX until :func:`_to_frame` decodes each
+    distinct value once.
+    """
+    raw = fields
+    if _EVIDENCE_TEXT.intersection(fields):
+        raw = {name: decode_latex(value) if name in _EVIDENCE_TEXT else value for name, value in fields.items()}
+    raw_lists = {name: _split_list(raw[name]) for name in LIST_FIELDS if name in raw}
+    return {
         "key": key,
         "entry_type": entry_type,
         "line": line,
-        "_raw": decoded,
+        "_raw": raw,
         "_raw_lists": raw_lists,
         "_field_lines": field_lines,
+        "doi": normalise_doi(decode_latex(raw["doi"])) if "doi" in raw else "",
+        "source": raw.get("source", "").split(),
+        "unverified": [v.lower() for v in raw_lists.get("unverified", [])],
+        "rob_domains": raw_lists.get("rob_domains", []),
     }
-    author_field = fields.get("author") or fields.get("editor") or ""
-    authors, et_al = split_authors(author_field) if author_field else ([], False)
-    record["authors"] = authors
-    record["first_author"] = last_name(re.split(r"\s+and\s+", author_field, maxsplit=1,
-                                                flags=re.IGNORECASE)[0]) if authors else ""
-    record["author_count"] = len(authors)
-    record["et_al"] = et_al
-    for column in ("title", "journal", "volume", "pmcid", "url", "summary", "location", "verified",
-                   "rob_source", "pedro_source", "pedro_items", "registration", "note"):
-        record[column] = decoded.get(column, "")
-    record["issue"] = decoded.get("number", decoded.get("issue", ""))
-    record["pages"] = normalise_pages(decoded.get("pages", ""))
-    record["doi"] = normalise_doi(decoded.get("doi", ""))
-    record["pmid"] = decoded.get("pmid", "").strip()
-    for column in _INT_COLUMNS:
-        if column in ("author_count",):
-            continue
-        value = decoded.get(column, "").strip()
-        record[column] = int(value) if value.isdigit() else None
-    for column, kind in _TERM_FIELDS.items():
-        value = decoded.get(column, "")
-        record[column] = (resolve(kind, value)[0] or value) if value else ""
-    for column, kind in _LIST_TERMS.items():
-        record[column] = [resolve(kind, v)[0] or v for v in raw_lists.get(column, [])]
-    record["source"] = decoded.get("source", "").split()
-    record["unverified"] = [v.lower() for v in raw_lists.get("unverified", [])]
-    return record
 
 
 def _empty_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in REFERENCE_COLUMNS})
 
 
+def _decoded_column(raws: list[dict], name: str, transform=decode_latex) -> list:
+    """Decode one field across all records, each distinct value once."""
+    values = [r.get(name, "") for r in raws]
+    lookup = {v: transform(v) for v in set(values)}
+    return [lookup[v] for v in values]
+
+
+def _int_or_none(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
 def _to_frame(records: list[dict]) -> pd.DataFrame:
+    """Build the table column by column: every distinct string is decoded once."""
     if not records:
         return _empty_table()
-    columns = {c: [r.get(c) for r in records] for c in REFERENCE_COLUMNS}
-    table = pd.DataFrame(columns)
-    for column in _INT_COLUMNS + ("line",):
+    raws = [r["_raw"] for r in records]
+    columns: dict[str, list] = {name: [r[name] for r in records]
+                                for name in ("key", "entry_type", "line", "doi", "source", "unverified")}
+    author_fields = [r.get("author") or r.get("editor") or "" for r in raws]
+    parsed = {a: split_authors(a) if a else ([], False) for a in set(author_fields)}
+    firsts = {a: last_name(_FIRST_AND.split(a, maxsplit=1)[0]) if a else "" for a in parsed}
+    columns["authors"] = [list(parsed[a][0]) for a in author_fields]
+    columns["first_author"] = [firsts[a] for a in author_fields]
+    columns["author_count"] = [len(parsed[a][0]) for a in author_fields]
+    columns["et_al"] = [parsed[a][1] for a in author_fields]
+    for name in ("title", "journal", "volume", "pmcid", "summary", "location", "verified", "pedro_items",
+                 "registration", "note"):
+        columns[name] = _decoded_column(raws, name)
+    for name in ("url", "rob_source", "pedro_source"):
+        columns[name] = [r.get(name, "").strip() for r in raws]
+    issues = [r.get("number", r.get("issue", "")) for r in raws]
+    lookup = {v: decode_latex(v) for v in set(issues)}
+    columns["issue"] = [lookup[v] for v in issues]
+    columns["pages"] = _decoded_column(raws, "pages", lambda v: normalise_pages(decode_latex(v)))
+    columns["pmid"] = [r.get("pmid", "").strip() for r in raws]
+    for name in ("year", "participants", "studies", "pedro", "printed_number"):
+        columns[name] = _decoded_column(raws, name, lambda v: _int_or_none(decode_latex(v)))
+    for name, kind in _TERM_FIELDS.items():
+        columns[name] = [(resolve(kind, r[name])[0] or r[name]) if r.get(name) else "" for r in raws]
+    for name, kind in _LIST_TERMS.items():
+        columns[name] = [[resolve(kind, v)[0] or v for v in r["_raw_lists"].get(name, [])] for r in records]
+    table = pd.DataFrame({c: columns[c] for c in REFERENCE_COLUMNS})
+    for column in (*_INT_COLUMNS, "line"):
         table[column] = pd.array(columns[column], dtype="Int64")
     return table
 
@@ -350,15 +379,23 @@ def _entry_record(entry, line: int, offset: int, file: str, strings: dict[str, s
                   problems: list[Problem], dedupe: bool = False) -> dict | None:
     fields: dict[str, str] = {}
     field_lines: dict[str, int] = {}
+    base = offset + 1
+    entry_line = base + (entry.start_line or 0)
     for fld in entry.fields:
         name = fld.key.lower()
-        fline = offset + (fld.start_line if fld.start_line is not None else entry.start_line or 0) + 1
+        start = fld.start_line
+        fline = entry_line if start is None else base + start
         if name in fields:
             if not dedupe:
                 problems.append(Problem(file, fline, entry.key, name, f"a second '{name}' field",
                                         f"each field once (first at line {field_lines[name]})"))
             continue
-        value, issue = _resolve_value(str(fld.value), strings)
+        raw = fld.value
+        if raw[:1] == "{" and raw[-1:] == "}" and "{" not in raw[1:-1] and "}" not in raw[1:-1]:
+            fields[name] = raw[1:-1]  # the common case, inlined: a plain braced value
+            field_lines[name] = fline
+            continue
+        value, issue = _resolve_value(raw, strings)
         if issue:
             problems.append(Problem(file, fline, entry.key, name, issue,
                                     "fields separated by commas, values in {braces}, \"quotes\" or "

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 
 from .errors import Problem
+from .latex import decode_latex
 from .vocabulary import resolve
 
 __all__ = [
@@ -115,7 +116,7 @@ class _Checker:
         self.problems.append(Problem(self.file, line, self.key, field, found, expected, severity))
 
     def value(self, field: str) -> str:
-        return self.record.get("_raw", {}).get(field, "")
+        return self.record.get("_raw", {}).get(field, "").strip()
 
 
 def _check_bibliography(c: _Checker) -> None:
@@ -136,7 +137,7 @@ def _check_bibliography(c: _Checker) -> None:
         c.add("title", "no title", "a title")
     if entry_type == "article" and not raw.get("journal"):
         c.add("journal", "no journal", "a journal (required for @article)")
-    year = raw.get("year", "")
+    year = decode_latex(raw.get("year", "")).strip()
     if not year:
         c.add("year", "no year", "a four-digit year")
     elif not _YEAR.match(year):
@@ -146,7 +147,7 @@ def _check_bibliography(c: _Checker) -> None:
     doi = c.record.get("doi") or ""
     if doi and not is_doi(doi):
         c.add("doi", repr(raw.get("doi", doi)), "a DOI like 10.1001/archinternmed.2009.65")
-    pmid = raw.get("pmid", "")
+    pmid = raw.get("pmid", "").strip()
     if pmid and not _PMID.match(pmid):
         c.add("pmid", repr(pmid), "a PubMed id of digits only")
     pmcid = raw.get("pmcid", "")
@@ -229,8 +230,10 @@ def _check_evidence(c: _Checker) -> None:
             c.add("pedro_items", f"items summing to {sum(map(int, items))}", f"a sum equal to pedro = {raw['pedro']}")
     if raw.get("pedro") and not raw.get("pedro_source"):
         c.add("pedro_source", "no pedro_source", "the URL of the PEDro record")
-    if not (c.record.get("doi") or raw.get("pmid")):
-        c.add("doi", "neither doi nor pmid", "a DOI or a PubMed id, so the entry can be checked")
+    declared_missing = {"doi", "pmid"} <= set(c.record.get("unverified") or [])
+    if not (c.record.get("doi") or raw.get("pmid")) and not declared_missing:
+        c.add("doi", "neither doi nor pmid", "a DOI or a PubMed id, so the entry can be checked (or, when no page "
+              "showed either, `unverified = {doi; pmid}` so readers see it)")
     _check_sources(c, required=True)
     verified = raw.get("verified", "")
     if not verified:
@@ -261,8 +264,10 @@ def _check_unknown_fields(c: _Checker, known: tuple[str, ...]) -> None:
 def check_record(record: Mapping, file: str, schema: str = "studies") -> list[Problem]:
     """Return every problem of one record under ``schema`` (see module docstring).
 
-    ``record`` holds decoded columns plus ``_raw`` (field -> value before list
-    splitting), ``_raw_lists`` and ``_field_lines`` (field -> 1-based line).
+    ``record`` holds ``key``, ``entry_type``, ``line``, ``doi`` (normalised),
+    ``source``, ``unverified``, ``rob_domains`` (lists), ``_raw`` (field -> value with
+    macros resolved; evidence fields decoded), ``_raw_lists`` (list fields split on
+    ';') and ``_field_lines`` (field -> 1-based line).
     """
     c = _Checker(record, file, schema)
     _check_bibliography(c)
