@@ -26,23 +26,25 @@ import pandas as pd
 
 from .errors import OutcomeTableError, Problem, problems_frame, raise_for_problems
 from .paths import resolve_refs_file
-from .vocabulary import COMPARATORS, DESIGNS, INSTRUMENTS, resolve, time_window
+from .vocabulary import COMPARATORS, DESIGNS, INSTRUMENTS, TIME_WINDOWS, resolve, time_window
 
 __all__ = ["DERIVED_COLUMNS", "NUMERIC_COLUMNS", "OUTCOME_COLUMNS", "parse_outcomes", "read_outcomes"]
 
 OUTCOME_COLUMNS = [
-    "key", "outcome", "instrument", "timepoint_weeks", "intervention", "intervention_detail", "comparator",
+    "key", "outcome", "instrument", "timepoint_weeks", "window", "intervention", "intervention_detail", "comparator",
     "comparator_detail", "data_type", "mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl",
     "events_int", "events_ctl", "effect_type", "estimate", "ci_low", "ci_high", "se", "sign_convention",
     "n_total", "k_studies", "pool", "source_url", "source_location", "notes",
 ]
 REQUIRED_COLUMNS = ("key", "outcome", "instrument", "timepoint_weeks", "intervention", "comparator",
                     "data_type", "source_url", "source_location")
+# `window` is optional: it names the follow-up window when the source gives no time in weeks
+# ("immediately after treatment"), so that no placeholder number has to be invented.
 FLOAT_COLUMNS = ("timepoint_weeks", "mean_int", "sd_int", "mean_ctl", "sd_ctl", "estimate", "ci_low",
                  "ci_high", "se")
 INT_COLUMNS = ("n_int", "n_ctl", "events_int", "events_ctl", "n_total", "k_studies")
 NUMERIC_COLUMNS = FLOAT_COLUMNS + INT_COLUMNS
-DERIVED_COLUMNS = ["line", "modality", "comparator_class", "window", "design", "level", "population",
+DERIVED_COLUMNS = ["line", "modality", "comparator_class", "design", "level", "population",
                    "study", "study_unverified", "valid"]
 
 _MAX_N = 100_000          # no single trial arm in this field comes near this
@@ -125,6 +127,17 @@ def _check_numbers(row: _Row) -> None:
     weeks = row.values["timepoint_weeks"]
     if row.text("timepoint_weeks") and weeks is not None and not 0 < weeks <= _MAX_WEEKS:
         row.add("timepoint_weeks", repr(row.text("timepoint_weeks")), f"weeks above 0 and at most {_MAX_WEEKS}")
+        weeks = row.values["timepoint_weeks"] = None
+    window = row.text("window")
+    if window and window not in TIME_WINDOWS:
+        row.add("window", repr(window), f"one of {list(TIME_WINDOWS)}")
+    elif window and weeks is not None and time_window(weeks) != window:
+        row.add("window", repr(window), f"the window of timepoint_weeks {weeks:g} ('{time_window(weeks)}') or "
+                "an empty cell")
+    elif not window and weeks is None and not row.text("timepoint_weeks"):
+        row.add("timepoint_weeks", "an empty cell", "weeks from randomisation, or a `window` term when the source "
+                "gives no time (say so in notes)")
+    row.values["window"] = window if window in TIME_WINDOWS else (time_window(weeks) if weeks is not None else "")
     for column in ("n_int", "n_ctl", "n_total", "k_studies"):
         value = row.values[column]
         if value is not None and not 0 < value <= _MAX_N:
@@ -224,8 +237,6 @@ def _join_study(row: _Row, studies: dict[str, dict] | None) -> None:
     v["modality"] = v.get("intervention", "")
     comparator = COMPARATORS.get(str(v.get("comparator")))
     v["comparator_class"] = comparator.comparator_class if comparator else ""
-    weeks = v.get("timepoint_weeks")
-    v["window"] = time_window(weeks) if isinstance(weeks, float) and 0 < weeks <= _MAX_WEEKS else ""
     study = (studies or {}).get(row.key)
     if not row.key:
         row.add("key", "an empty cell", "a key of studies.bib")

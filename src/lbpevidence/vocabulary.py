@@ -271,11 +271,18 @@ INSTRUMENTS: dict[str, Instrument] = _index(
                kind="standardised", lower_is_better=False),
 )
 
+# Follow-up windows: a fixed project convention. Cochrane Back and Neck reviews use similar
+# windows (CD009365.pub2 abstract, http://47.251.13.51:8081/37646368: short term "within three
+# months"), but definitions vary between reviews. Upper bounds sit just above 3 and 12 months
+# (13.1 and 52.2 weeks) so that "3 months" and "12 months" converted at 4.345 weeks per month
+# (13.035 and 52.14 weeks) stay in the window the source meant.
 TIME_WINDOWS: dict[str, TimeWindow] = _index(
     TimeWindow("immediate", "Immediate (up to 1 week)", lower=-1.0, upper=1.0),
-    TimeWindow("short-term", "Short term (over 1 week to 3 months)", lower=1.0, upper=13.0),
-    TimeWindow("intermediate", "Intermediate (over 3 to 12 months)", lower=13.0, upper=52.0),
-    TimeWindow("long-term", "Long term (over 12 months)", lower=52.0, upper=float("inf")),
+    TimeWindow("short-term", "Short term (over 1 week to 3 months)", lower=1.0, upper=13.1),
+    TimeWindow("intermediate", "Intermediate (over 3 to 12 months)", lower=13.1, upper=52.2),
+    TimeWindow("long-term", "Long term (over 12 months)", lower=52.2, upper=float("inf")),
+    # For published estimates whose source gives no follow-up time; never derived from weeks.
+    TimeWindow("unspecified", "Follow-up not stated by the source", lower=float("nan"), upper=float("nan")),
 )
 
 DATA_TYPES: dict[str, Term] = _index(
@@ -370,16 +377,16 @@ def resolve(kind: str, value: str) -> tuple[str | None, str | None]:
 def time_window(weeks: float) -> str:
     """Name the follow-up window for ``weeks`` after randomisation.
 
-    Windows follow the Cochrane Back and Neck group's convention: immediate
-    (up to 1 week), short term (to 3 months = 13 weeks), intermediate (to 12
-    months), long term (beyond).
+    Windows are a project convention close to Cochrane Back and Neck reviews:
+    immediate (up to 1 week), short term (to 3 months), intermediate (to 12
+    months), long term (beyond); see :data:`TIME_WINDOWS`.
 
     Examples
     --------
     >>> time_window(8)
     'short-term'
-    >>> time_window(52)
-    'intermediate'
+    >>> time_window(52), time_window(3 * 4.345), time_window(12 * 4.345)
+    ('intermediate', 'short-term', 'intermediate')
     """
     for window in TIME_WINDOWS.values():
         if window.lower < weeks <= window.upper:
