@@ -1,0 +1,233 @@
+# Write the metafor reference values that tests/test_effects.py and tests/test_meta.py compare against.
+#
+# Run from the repository root:   Rscript scripts/metafor_fixtures.R
+# Needs R with metafor and jsonlite (Debian: apt-get install r-cran-metafor r-cran-jsonlite).
+#
+# Each tests/data/metafor_<name>.json records the data, every R call that produced a number
+# (as text), R.version.string, packageVersion("metafor") and the date. Numbers are written with
+# full precision (digits = NA). Iterative estimators (REML, PM) and the Q-profile search run with
+# tight tolerances: metafor's defaults are only accurate to about 1e-5.
+
+suppressPackageStartupMessages({
+  library(metafor)
+  library(jsonlite)
+})
+
+out_dir <- file.path("tests", "data")
+if (!dir.exists(out_dir)) stop("run from the repository root: tests/data/ not found")
+
+ctrl_text <- "list(threshold = 1e-12, tol = 1e-12, maxiter = 1000)"
+ctrl <- eval(parse(text = ctrl_text))
+methods <- c("FE", "DL", "REML", "PM")
+tests <- c("z", "knha")
+
+num <- function(x) if (is.null(x)) NA_real_ else as.numeric(x)
+
+# confint() with metafor's default search interval; when the upper bound lies beyond it
+# (ub.sign ">"), widen the interval tenfold until the bound is found, and record both calls.
+qprofile <- function(res) {
+  call <- "confint(res, type = \"QP\", control = list(tol = 1e-12, maxiter = 1000))"
+  ci <- suppressWarnings(confint(res, type = "QP", control = list(tol = 1e-12, maxiter = 1000)))
+  default_ub_sign <- ci$ub.sign
+  tau2_max <- max(100, 10 * res$tau2)
+  while (identical(ci$ub.sign, ">")) {
+    tau2_max <- tau2_max * 10
+    call <- sprintf("confint(res, type = \"QP\", control = list(tol = 1e-12, maxiter = 1000, tau2.max = %s))",
+                    format(tau2_max, scientific = FALSE))
+    ci <- suppressWarnings(confint(res, type = "QP",
+                                   control = list(tol = 1e-12, maxiter = 1000, tau2.max = tau2_max)))
+  }
+  r <- ci$random
+  list(call = call, default_ub_sign = default_ub_sign, ci_null = ci$ci.null,
+       tau2_ci_low = r["tau^2", "ci.lb"], tau2_ci_high = r["tau^2", "ci.ub"],
+       i2_ci_low = r["I^2(%)", "ci.lb"], i2_ci_high = r["I^2(%)", "ci.ub"],
+       h2_ci_low = r["H^2", "ci.lb"], h2_ci_high = r["H^2", "ci.ub"])
+}
+
+fit_record <- function(yi, vi, measure, method, test, slab, control = ctrl, control_text = ctrl_text) {
+  fit_call <- sprintf("rma(yi, vi, data = es, method = \"%s\", test = \"%s\", control = %s)",
+                      method, test, control_text)
+  res <- suppressWarnings(rma(yi = yi, vi = vi, method = method, test = test, control = control, slab = slab))
+  pred <- predict(res)
+  rec <- list(
+    measure = measure, method = method, test = test,
+    calls = list(fit = fit_call, predict = "predict(res)", leave1out = "leave1out(res)",
+                 weights = "weights(res)"),
+    k = res$k, estimate = num(res$beta), se = num(res$se), statistic = num(res$zval), pvalue = num(res$pval),
+    ci_low = num(res$ci.lb), ci_high = num(res$ci.ub),
+    # predict() gives no pi.lb for FE models: the interval is the CI (pred.lb == ci.lb)
+    pi_low = if (is.null(pred$pi.lb)) num(pred$ci.lb) else num(pred$pi.lb),
+    pi_high = if (is.null(pred$pi.ub)) num(pred$ci.ub) else num(pred$pi.ub),
+    tau2 = num(res$tau2), i2 = num(res$I2), h2 = num(res$H2),
+    q = num(res$QE), q_pvalue = num(res$QEp), q_df = res$k - res$p,
+    weights = as.numeric(weights(res))
+  )
+  if (method != "FE") {
+    rec$confint <- qprofile(res)
+  }
+  l1o <- suppressWarnings(leave1out(res))
+  rec$leave1out <- list(slab = as.character(l1o$slab), estimate = as.numeric(l1o$estimate),
+                        se = as.numeric(l1o$se), ci_low = as.numeric(l1o$ci.lb),
+                        ci_high = as.numeric(l1o$ci.ub), q = as.numeric(l1o$Q), q_pvalue = as.numeric(l1o$Qp),
+                        tau2 = if (method == "FE") rep(0, res$k) else as.numeric(l1o$tau2),
+                        i2 = as.numeric(l1o$I2), h2 = as.numeric(l1o$H2))
+  rec
+}
+
+escalc_record <- function(es, call) {
+  list(call = call, yi = as.numeric(es$yi), vi = as.numeric(es$vi))
+}
+
+fits_for <- function(es, measure, slab) {
+  out <- list()
+  for (m in methods) for (t in tests) {
+    out[[length(out) + 1]] <- fit_record(es$yi, es$vi, measure, m, t, slab)
+  }
+  out
+}
+
+write_fixture <- function(name, description, data, escalcs, fits, extra = list()) {
+  doc <- c(list(
+    name = name,
+    description = description,
+    script = "scripts/metafor_fixtures.R",
+    r_version = R.version.string,
+    metafor_version = as.character(packageVersion("metafor")),
+    date = format(Sys.Date()),
+    control = ctrl_text,
+    data = data,
+    escalc = escalcs,
+    fits = fits
+  ), extra)
+  path <- file.path(out_dir, paste0("metafor_", name, ".json"))
+  write_json(doc, path, auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null")
+  cat("wrote", path, "\n")
+}
+
+# ---- dat.bcg: binary outcomes (RR, OR, RD), Egger test (k = 13), subgroups by alloc ----------
+bcg <- dat.bcg
+bcg_data <- list(key = paste0("bcg", bcg$trial), author = bcg$author, year = bcg$year,
+                 tpos = bcg$tpos, tneg = bcg$tneg, cpos = bcg$cpos, cneg = bcg$cneg, alloc = bcg$alloc)
+bcg_escalc <- list()
+bcg_fits <- list()
+bcg_regtest <- list()
+bcg_subgroups <- list()
+for (measure in c("RR", "OR", "RD")) {
+  call <- sprintf("escalc(measure = \"%s\", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)", measure)
+  es <- escalc(measure = measure, ai = tpos, bi = tneg, ci = cpos, di = cneg, data = bcg)
+  bcg_escalc[[measure]] <- escalc_record(es, call)
+  bcg_fits <- c(bcg_fits, fits_for(es, measure, bcg_data$key))
+
+  res <- rma(yi, vi, data = es, method = "REML", control = ctrl)
+  rt <- regtest(res, model = "lm")
+  lmfit <- summary(rt$fit)
+  bcg_regtest[[measure]] <- list(
+    call = "regtest(rma(yi, vi, data = es, method = \"REML\"), model = \"lm\")",
+    note = "lm(yi ~ sei, weights = 1/vi): the sei coefficient is Egger's intercept; its t test has k - 2 df",
+    k = res$k, t = num(rt$zval), p = num(rt$pval), df = num(rt$dfs),
+    bias = coef(lmfit)[2, 1], bias_se = coef(lmfit)[2, 2],
+    limit_estimate = num(rt$est), limit_ci_low = num(rt$ci.lb), limit_ci_high = num(rt$ci.ub))
+
+  for (m in methods) for (t in tests) {
+    groups <- sort(unique(as.character(bcg$alloc)))
+    est <- c(); se <- c(); kk <- c()
+    for (g in groups) {
+      sub <- es[bcg$alloc == g, ]
+      r <- suppressWarnings(rma(yi, vi, data = sub, method = m, test = t, control = ctrl))
+      est <- c(est, num(r$beta)); se <- c(se, num(r$se)); kk <- c(kk, r$k)
+    }
+    between <- rma(yi = est, sei = se, method = "FE")
+    bcg_subgroups[[length(bcg_subgroups) + 1]] <- list(
+      measure = measure, method = m, test = t, subgroup = "alloc",
+      calls = list(per_group = sprintf(
+        "rma(yi, vi, data = es[dat.bcg$alloc == g, ], method = \"%s\", test = \"%s\", control = %s)",
+        m, t, ctrl_text), between = "rma(yi = est, sei = se, method = \"FE\")$QE"),
+      groups = groups, k = kk, estimate = est, se = se,
+      q_between = num(between$QE), df = length(groups) - 1, p = num(between$QEp))
+  }
+}
+write_fixture("bcg", "dat.bcg (13 BCG vaccine trials): RR, OR and RD from 2x2 tables",
+              bcg_data, bcg_escalc, bcg_fits,
+              list(regtest = bcg_regtest, subgroups = bcg_subgroups))
+
+# ---- dat.normand1999: continuous outcomes (MD, SMD) -------------------------------------------
+nd <- dat.normand1999
+nd_data <- list(key = paste0("normand", nd$study), source = as.character(nd$source),
+                m1i = nd$m1i, sd1i = nd$sd1i, n1i = nd$n1i, m2i = nd$m2i, sd2i = nd$sd2i, n2i = nd$n2i)
+nd_escalc <- list()
+nd_fits <- list()
+for (measure in c("MD", "SMD")) {
+  call <- sprintf(
+    "escalc(measure = \"%s\", m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i, data = dat.normand1999)",
+    measure)
+  es <- escalc(measure = measure, m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i,
+               data = nd)
+  nd_escalc[[measure]] <- escalc_record(es, call)
+  nd_fits <- c(nd_fits, fits_for(es, measure, nd_data$key))
+}
+write_fixture("normand1999", "dat.normand1999 (9 stroke-unit trials, length of stay): MD and SMD",
+              nd_data, nd_escalc, nd_fits)
+
+# ---- constructed homogeneous set: DL and REML and PM tau2 truncate at 0 -----------------------
+# Arm data chosen by hand so that the MDs scatter less than their SEs allow (Q < k - 1).
+homog <- data.frame(key = paste0("h", 1:6),
+                    m1i = c(10.0, 10.4, 9.7, 10.1, 9.9, 10.2), sd1i = c(4, 5, 4.5, 5, 4, 4.8),
+                    n1i = c(30, 40, 35, 50, 45, 38),
+                    m2i = c(11.0, 11.2, 10.9, 11.0, 11.1, 10.9), sd2i = c(4.2, 5.1, 4.4, 4.9, 4.1, 5),
+                    n2i = c(31, 39, 36, 48, 44, 40))
+h_escalc <- list()
+h_fits <- list()
+for (measure in c("MD", "SMD")) {
+  call <- sprintf("escalc(measure = \"%s\", m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i, data = homog)",
+                  measure)
+  es <- escalc(measure = measure, m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i,
+               data = homog)
+  h_escalc[[measure]] <- escalc_record(es, call)
+  h_fits <- c(h_fits, fits_for(es, measure, homog$key))
+}
+write_fixture("homogeneous",
+              "Constructed homogeneous trials (Q < k - 1): tau2 = 0 for DL, REML and PM; QP CI of tau2 is [0, 0] or starts at 0",
+              as.list(homog), h_escalc, h_fits)
+
+# ---- zero cells: the 1/2 continuity correction is added to the 2x2 table of that study only ---
+zc <- data.frame(key = paste0("z", 1:5),
+                 ai = c(0, 3, 5, 2, 7), n1i = c(25, 40, 60, 33, 80),
+                 ci = c(4, 6, 0, 5, 12), n2i = c(24, 42, 58, 30, 79))
+z_escalc <- list()
+z_fits <- list()
+for (measure in c("RR", "OR", "RD")) {
+  call <- sprintf("escalc(measure = \"%s\", ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = zc)", measure)
+  es <- escalc(measure = measure, ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = zc)
+  z_escalc[[measure]] <- escalc_record(es, call)
+  z_fits <- c(z_fits, fits_for(es, measure, zc$key))
+}
+write_fixture("zero_cell", "Constructed 2x2 tables, two with a zero cell (default add = 1/2, to = \"only0\")",
+              as.list(zc), z_escalc, z_fits)
+
+# ---- wide tau2: 3 studies far apart, so the QP upper bound lies beyond max(100, 10 * tau2) -----
+wide <- data.frame(key = c("w1", "w2", "w3"), yi = c(0, 30, 60), vi = c(4, 5, 6))
+w_fits <- fits_for(wide, "MD", wide$key)
+write_fixture("wide_tau2",
+              "Constructed yi/vi, k = 3, large heterogeneity: the Q-profile upper bound of tau2 needs a wider search than metafor's default tau2.max",
+              as.list(wide), list(MD = list(call = "data.frame(yi = c(0, 30, 60), vi = c(4, 5, 6))",
+                                            yi = wide$yi, vi = wide$vi)), w_fits)
+
+# ---- REML where full Fisher scoring steps oscillate ---------------------------------------------
+# metafor stops with "Fisher scoring algorithm did not converge"; its documented remedy is a
+# smaller step (control = list(stepadj = 0.5)), which lbpevidence applies by itself.
+osc <- data.frame(key = paste0("o", 1:6), yi = c(0, 0, 0, 0, 0, 2), vi = c(1, 2, 2, 2, 2, 0.25))
+default_fit <- try(rma(yi, vi, data = osc, method = "REML", control = ctrl), silent = TRUE)
+osc_ctrl_text <- "list(threshold = 1e-12, tol = 1e-12, maxiter = 1000, stepadj = 0.5)"
+osc_ctrl <- eval(parse(text = osc_ctrl_text))
+osc_fits <- list()
+for (t in tests) {
+  osc_fits[[length(osc_fits) + 1]] <- fit_record(osc$yi, osc$vi, "MD", "REML", t, osc$key,
+                                                 control = osc_ctrl, control_text = osc_ctrl_text)
+}
+write_fixture("reml_stepadj",
+              "Constructed yi/vi where REML Fisher scoring with full steps oscillates and metafor stops; fitted with stepadj = 0.5",
+              as.list(osc), list(MD = list(call = "data.frame(yi = c(0, 0, 0, 0, 0, 2), vi = c(1, 2, 2, 2, 2, 0.25))",
+                                           yi = osc$yi, vi = osc$vi)),
+              osc_fits,
+              list(default_call = sprintf("rma(yi, vi, data = osc, method = \"REML\", control = %s)", ctrl_text),
+                   default_error = if (inherits(default_fit, "try-error")) trimws(as.character(default_fit)) else ""))

@@ -1,0 +1,507 @@
+"""Effect sizes, one per contrast, from arm-level data or from an effect the source reported.
+
+:func:`effect_sizes` follows metafor's ``escalc`` (its defaults, checked against metafor in
+tests/test_effects.py) and then orients every effect the same way: **a negative ``yi`` favours
+the intervention**, whatever the instrument. Rows that cannot be used are kept, marked
+``usable=False`` with the reason in ``problem``; :func:`rows_to_problems` turns them into
+:class:`~lbpevidence.errors.Problem` records.
+
+Examples
+--------
+>>> import pandas as pd
+>>> trials = pd.DataFrame({
+...     "key": ["a2020", "b2021"], "instrument": ["rmdq-24", "rmdq-24"],
+...     "mean_int": [8.0, 7.5], "sd_int": [4.0, 5.0], "n_int": [50, 60],
+...     "mean_ctl": [10.4, 9.0], "sd_ctl": [4.2, 5.0], "n_ctl": [50, 58]})
+>>> eff = effect_sizes(trials, measure="MD")
+>>> eff[["key", "yi", "usable"]]
+     key   yi  usable
+0  a2020 -2.4    True
+1  b2021 -1.5    True
+>>> effect_sizes(trials, measure="MD100")["yi"].round(2).tolist()
+[-10.0, -6.25]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+# Absolute imports, so that `python -m doctest src/lbpevidence/effects.py` runs the examples.
+from .errors import Problem, check_choice
+from .vocabulary import INSTRUMENTS, Instrument, resolve
+
+__all__ = [
+    "CONVENTION",
+    "EFFECT_COLUMNS",
+    "MEASURES",
+    "Z_95",
+    "effect_sizes",
+    "hedges_correction",
+    "rows_to_problems",
+]
+
+MEASURES = ("MD", "MD100", "SMD", "RR", "OR", "RD")
+
+#: Columns :func:`effect_sizes` adds to its input.
+EFFECT_COLUMNS = ["measure", "yi", "vi", "sei", "yi_ci_low", "yi_ci_high", "direction", "usable", "problem"]
+
+#: The 97.5% quantile of the standard normal distribution (scipy.stats.norm.ppf(0.975)).
+Z_95 = 1.959963984540054
+
+CONVENTION = (
+    "A negative yi favours the intervention: yi is intervention minus control (the log ratio for "
+    "RR and OR), multiplied by -1 (direction) for instruments on which a higher value is better."
+)
+
+_ARM_COLUMNS = ("mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl")
+_EVENT_COLUMNS = ("events_int", "n_int", "events_ctl", "n_ctl")
+_RATIO_MEASURES = ("RR", "OR")
+_BINARY_MEASURES = ("RR", "OR", "RD")
+
+# What a measure needs, said when a row cannot give it.
+_NEEDS = {
+    "MD": "arm means and SDs or a reported MD",
+    "MD100": "arm means and SDs or a reported MD",
+    "SMD": "arm SDs or a reported SMD",
+    "RR": "event counts or a reported RR",
+    "OR": "event counts or a reported OR",
+    "RD": "event counts or a reported RD",
+}
+
+
+@dataclass(frozen=True)
+class _Issue:
+    """One thing wrong with a row: a Problem's field/found/expected and a short message."""
+
+    field: str
+    found: str
+    expected: str
+    message: str
+
+
+class _RowError(Exception):
+    """Raised inside the per-row computation to stop at a problem that blocks the row."""
+
+
+def hedges_correction(df: float | np.ndarray) -> float | np.ndarray:
+    """Return Hedges' exact small-sample correction J for ``df = n_int + n_ctl - 2`` degrees of freedom.
+
+    ``J = gamma(m/2) / (sqrt(m/2) * gamma((m-1)/2))``, computed on the log scale (as metafor does)
+    so that large samples do not overflow. Undefined (NaN) for ``df <= 1``.
+
+    Examples
+    --------
+    >>> round(float(hedges_correction(38)), 6)   # 20 + 20 participants; metafor: 0.9801104021
+    0.98011
+    >>> round(float(hedges_correction(10_000)), 6)
+    0.999925
+    """
+    m = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        j = np.exp(gammaln(m / 2) - 0.5 * np.log(m / 2) - gammaln((m - 1) / 2))
+    j = np.where(m > 1, j, np.nan)
+    return float(j) if j.ndim == 0 else j
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def _is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+class _Row:
+    """Read typed values from one input row, collecting every problem found on the way."""
+
+    def __init__(self, values: Mapping[Hashable, Any]) -> None:
+        self.values = values
+        self.issues: list[_Issue] = []
+
+    def has(self, column: str) -> bool:
+        return not _is_blank(self.values.get(column))
+
+    def text(self, column: str) -> str | None:
+        value = self.values.get(column)
+        return None if _is_blank(value) else str(value).strip()
+
+    def number(self, column: str, *, positive: bool = False, non_negative: bool = False,
+               expected: str = "a number") -> float:
+        """Return the column as a float, or NaN after recording why it cannot be used."""
+        value = self.values.get(column)
+        if _is_blank(value):
+            self.issues.append(_Issue(column, "no value", expected, f"{column} is missing"))
+            return math.nan
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.issues.append(_Issue(column, repr(value), expected, f"{column} is not a number ({value!r})"))
+            return math.nan
+        if not math.isfinite(number):
+            self.issues.append(_Issue(column, _fmt(number), expected, f"{column} is not finite ({number:g})"))
+            return math.nan
+        if positive and number <= 0:
+            self.issues.append(_Issue(column, _fmt(number), expected,
+                                      f"{column} must be > 0 (found {number:g})"))
+            return math.nan
+        if non_negative and number < 0:
+            self.issues.append(_Issue(column, _fmt(number), expected,
+                                      f"{column} must be >= 0 (found {number:g})"))
+            return math.nan
+        return number
+
+    def fail(self, field: str, found: str, expected: str, message: str) -> None:
+        self.issues.append(_Issue(field, found, expected, message))
+
+    def stop_if_issues(self) -> None:
+        if self.issues:
+            raise _RowError
+
+
+def _instrument(row: _Row) -> Instrument | None:
+    raw = row.text("instrument")
+    if raw is None:
+        return None
+    term, suggestion = resolve("instrument", raw)
+    if term is None:
+        hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+        row.fail("instrument", repr(raw), f"a known instrument{hint}", f"unknown instrument {raw!r}{hint}")
+        return None
+    instrument = INSTRUMENTS[term]
+    assert isinstance(instrument, Instrument)
+    return instrument
+
+
+def _vocabulary_term(row: _Row, column: str, default: str | None) -> str | None:
+    raw = row.text(column)
+    if raw is None:
+        return default
+    term, suggestion = resolve(column, raw)
+    if term is None:
+        hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+        row.fail(column, repr(raw), f"a known {column}{hint}", f"unknown {column} {raw!r}{hint}")
+    return term
+
+
+def _data_type(row: _Row) -> str | None:
+    stated = _vocabulary_term(row, "data_type", None)
+    if stated is not None or row.has("data_type"):
+        return stated
+    if row.has("events_int") or row.has("events_ctl"):
+        return "events"
+    if row.has("mean_int") or row.has("mean_ctl"):
+        return "final"
+    if any(row.has(column) for column in ("estimate", "effect_type", "ci_low", "ci_high", "se")):
+        return "reported-effect"
+    row.fail("data_type", "no arm means, event counts or estimate",
+             "arm means, event counts or a reported effect",
+             "no effect data: expected arm means, event counts or a reported estimate")
+    return None
+
+
+def _cannot_give(row: _Row, measure: str, detail: str = "") -> NoReturn:
+    row.fail("measure", repr(measure), _NEEDS[measure] + detail, f"{measure} needs {_NEEDS[measure]}{detail}")
+    raise _RowError
+
+
+def _from_arm_means(row: _Row, measure: str, data_type: str, to_scale: int) -> tuple[float, float]:
+    if measure not in ("MD", "MD100", "SMD"):
+        _cannot_give(row, measure)
+    m1 = row.number("mean_int")
+    m2 = row.number("mean_ctl")
+    sd1 = row.number("sd_int", positive=True, expected="a positive SD")
+    sd2 = row.number("sd_ctl", positive=True, expected="a positive SD")
+    n1 = row.number("n_int", positive=True, expected="a group size > 0")
+    n2 = row.number("n_ctl", positive=True, expected="a group size > 0")
+    row.stop_if_issues()
+    if data_type == "change":
+        # Changes printed as improvement-positive go back to follow-up minus baseline.
+        m1, m2 = to_scale * m1, to_scale * m2
+    if measure == "SMD":
+        df = n1 + n2 - 2
+        if df <= 1:
+            row.fail("n_int", f"{n1:g} + {n2:g} participants", "more than 3 participants in all",
+                     "Hedges' g needs n_int + n_ctl > 3")
+            raise _RowError
+        pooled_sd = math.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df)
+        g = float(hedges_correction(df)) * (m1 - m2) / pooled_sd
+        # metafor's default large-sample variance (vtype = "LS").
+        return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+    # metafor's default for MD (vtype = "LS"): unequal variances.
+    return m1 - m2, sd1**2 / n1 + sd2**2 / n2
+
+
+def _from_events(row: _Row, measure: str) -> tuple[float, float]:
+    if measure not in _BINARY_MEASURES:
+        _cannot_give(row, measure)
+    a = row.number("events_int", non_negative=True, expected="an event count >= 0")
+    c = row.number("events_ctl", non_negative=True, expected="an event count >= 0")
+    n1 = row.number("n_int", positive=True, expected="a group size > 0")
+    n2 = row.number("n_ctl", positive=True, expected="a group size > 0")
+    for events, n, events_col, n_col in ((a, n1, "events_int", "n_int"), (c, n2, "events_ctl", "n_ctl")):
+        if events > n:
+            row.fail(events_col, f"{events:g} events in {n:g} participants", f"events <= {n_col}",
+                     f"{events_col} > {n_col} ({events:g} > {n:g})")
+    row.stop_if_issues()
+    b, d = n1 - a, n2 - c
+    if min(a, b, c, d) == 0:
+        # metafor's default (add = 1/2, to = "only0"): correct only the tables with a zero cell.
+        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    n1, n2 = a + b, c + d
+    if measure == "RR":
+        return math.log(a / n1) - math.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2
+    if measure == "OR":
+        return math.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d
+    p1, p2 = a / n1, c / n2
+    return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+
+
+def _from_reported(row: _Row, measure: str, to_scale: int) -> tuple[float, float]:
+    effect_type = _vocabulary_term(row, "effect_type", None)
+    if effect_type is None:
+        if not row.has("effect_type"):
+            row.fail("effect_type", "no value", "MD, SMD, RR, OR or RD", "effect_type is missing")
+        raise _RowError
+    wanted = "MD" if measure == "MD100" else measure
+    if effect_type != wanted:
+        _cannot_give(row, measure, f" (this row reports {effect_type})")
+    ratio = effect_type in _RATIO_MEASURES
+    positive = "a positive ratio"
+    estimate = row.number("estimate", positive=ratio, expected=positive if ratio else "a number")
+    has_ci = row.has("ci_low") or row.has("ci_high")
+    if not has_ci and not row.has("se"):
+        row.fail("ci_low", "no CI and no se", "ci_low and ci_high, or se",
+                 "a reported effect needs ci_low and ci_high, or se")
+        raise _RowError
+    if has_ci:
+        low = row.number("ci_low", positive=ratio, expected=positive if ratio else "a number")
+        high = row.number("ci_high", positive=ratio, expected=positive if ratio else "a number")
+        row.stop_if_issues()
+        if low > high:
+            row.fail("ci_low", f"{low:g} > ci_high {high:g}", "ci_low <= ci_high",
+                     f"ci_low > ci_high ({low:g} > {high:g})")
+        elif not low <= estimate <= high:
+            where = f"[{low:g}, {high:g}]"
+            row.fail("estimate", f"{estimate:g} outside its CI {where}", "an estimate inside its CI",
+                     f"CI [{low:g}, {high:g}] does not contain the estimate {estimate:g}")
+        row.stop_if_issues()
+        if ratio:
+            low, high = math.log(low), math.log(high)
+        se = (high - low) / (2 * Z_95)
+        if se <= 0:
+            row.fail("ci_low", f"a CI of width 0 [{row.text('ci_low')}, {row.text('ci_high')}]",
+                     "a CI of positive width", "CI has width 0: no standard error")
+    else:
+        se = row.number("se", positive=True, expected="a positive standard error")
+    row.stop_if_issues()
+    yi = math.log(estimate) if ratio else estimate
+    return to_scale * yi, se**2
+
+
+def _row_effect(values: Mapping[Hashable, Any], measure: str) -> tuple[float, float, int, list[_Issue]]:
+    """Compute (yi, vi, direction, issues) for one row; yi/vi are NaN when issues is not empty."""
+    row = _Row(values)
+    direction = 1
+    try:
+        instrument = _instrument(row)
+        if instrument is not None and not instrument.lower_is_better:
+            direction = -1
+        convention = _vocabulary_term(row, "sign_convention", "scale") or "scale"
+        # An improvement-positive number is negated to get back to the scale, unless the scale
+        # itself is higher-is-better (improvement is then already positive on the scale).
+        to_scale = -direction if convention == "improvement" else 1
+        data_type = _data_type(row)
+        row.stop_if_issues()
+        if data_type in ("final", "change"):
+            yi, vi = _from_arm_means(row, measure, data_type, to_scale)
+        elif data_type == "events":
+            yi, vi = _from_events(row, measure)
+        else:
+            yi, vi = _from_reported(row, measure, to_scale)
+        if measure == "MD100":
+            scale_range = instrument.scale_range if instrument is not None else None
+            if not scale_range:
+                found = repr(instrument.term) if instrument is not None else "no instrument"
+                row.fail("instrument", found, "an instrument with a scale range",
+                         f"MD100 needs an instrument with a scale range (found {found})")
+                raise _RowError
+            factor = 100 / scale_range
+            yi, vi = yi * factor, vi * factor**2
+        if not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
+            row.fail("vi", _fmt(vi), "a positive finite variance",
+                     f"variance is not positive and finite ({vi:g})")
+            raise _RowError
+    except _RowError:
+        return math.nan, math.nan, direction, row.issues
+    return direction * yi, vi, direction, row.issues
+
+
+def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
+    """Compute one effect size per row, oriented so that a negative ``yi`` favours the intervention.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per contrast. Columns used (any may be absent; absent means missing):
+
+        - arm means (``data_type`` "final" or "change"): ``mean_int, sd_int, n_int,
+          mean_ctl, sd_ctl, n_ctl``;
+        - events (``data_type`` "events"): ``events_int, n_int, events_ctl, n_ctl``;
+        - a reported effect (``data_type`` "reported-effect"): ``effect_type`` (MD, SMD, RR, OR,
+          RD), ``estimate`` and its 95% CI ``ci_low, ci_high`` as printed, or ``se`` (on the
+          analysis scale: the SE of the log ratio for RR and OR). The CI is used when present;
+        - ``instrument`` (a term of :data:`~lbpevidence.vocabulary.INSTRUMENTS`) sets the direction;
+        - ``data_type``; when absent or blank it is inferred: event counts, then arm means, then
+          a reported effect (``estimate``, ``effect_type``, CI or ``se``);
+        - ``sign_convention``: "scale" (default) or "improvement": the source printed improvement
+          as positive. Reported effects and change-score means are then brought back to the scale
+          before orientation: negated on lower-is-better scales (and without an instrument), left
+          as they are on higher-is-better scales, where improvement is already positive. Either
+          way an improvement-positive number ``v`` ends as ``yi = -v``. Ignored for final values
+          and event counts, which cannot be printed that way.
+    measure : {"MD", "MD100", "SMD", "RR", "OR", "RD"}
+        MD on the instrument's scale; MD100 rescaled to 0-100 by ``100 / scale_range``;
+        SMD as Hedges' g (exact correction); RR and OR as log ratios; RD as a difference of
+        proportions.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``data`` (same index and columns; the printed ``ci_low``, ``ci_high`` and
+        ``se`` are left as they were) plus:
+
+        ========== ==============================================================
+        measure    the measure asked for
+        yi         effect size, oriented (negative favours the intervention)
+        vi         sampling variance of ``yi``
+        sei        ``sqrt(vi)``
+        yi_ci_low  95% Wald CI of ``yi``, lower bound
+        yi_ci_high 95% Wald CI of ``yi``, upper bound
+        direction  +1, or -1 when the instrument is higher-is-better (yi was negated)
+        usable     False when the row cannot give this measure
+        problem    why not ("" when usable); several reasons are joined by "; "
+        ========== ==============================================================
+
+        ``attrs["convention"]`` states the sign convention.
+
+    Notes
+    -----
+    The formulas are metafor's ``escalc`` defaults: MD with ``vi = sd1²/n1 + sd2²/n2``;
+    SMD ``g = J (m1 - m2) / s_pooled`` with the exact J of :func:`hedges_correction` and
+    ``vi = 1/n1 + 1/n2 + g²/(2 (n1 + n2))``; RR, OR and RD with 1/2 added to every cell of a
+    table that has a zero cell (``add = 1/2, to = "only0"``; tables with no events in either
+    arm are kept, as escalc does). Without an ``instrument`` the direction is +1, so ``yi``
+    equals metafor's (intervention minus control).
+
+    A bad row never raises: it stays in the output with ``usable=False``, NaN ``yi``/``vi`` and
+    a reason (missing or non-positive SD, ``n <= 0``, events > n, a CI that does not contain the
+    estimate, non-finite numbers, a measure the row cannot give, an unknown instrument).
+
+    Raises
+    ------
+    ValueError
+        When ``measure`` is not one of the measures above or ``data`` is not a DataFrame.
+
+    Examples
+    --------
+    A higher-is-better instrument is flipped, so that the benefit reads negative:
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"key": ["x", "y", "z"],
+    ...                      "instrument": ["hfaq-0-100", "pain-0-10", "pain-0-10"],
+    ...                      "effect_type": ["MD", "MD", "MD"],
+    ...                      "estimate": [12.0, -1.0, -1.0], "ci_low": [4.0, -1.8, 0.0],
+    ...                      "ci_high": [20.0, -0.2, 1.0]})
+    >>> out = effect_sizes(rows, measure="MD")
+    >>> out[["key", "yi", "direction", "usable"]]
+      key    yi  direction  usable
+    0   x -12.0         -1    True
+    1   y  -1.0          1    True
+    2   z   NaN          1   False
+    >>> print(out.loc[2, "problem"])
+    CI [0, 1] does not contain the estimate -1
+    >>> round(float(out.loc[0, "sei"]), 4)   # (20 - 4) / (2 * 1.96)
+    4.0817
+    """
+    check_choice("measure", measure, MEASURES)
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(
+            f"The value for `data` must be a pandas DataFrame, but {type(data).__name__} was passed."
+        )
+
+    out = data.copy()
+    n = len(out)
+    yi = np.full(n, np.nan)
+    vi = np.full(n, np.nan)
+    direction = np.ones(n, dtype=int)
+    problems = [""] * n
+    for i, values in enumerate(data.to_dict("records")):
+        yi[i], vi[i], direction[i], issues = _row_effect(values, measure)
+        problems[i] = "; ".join(issue.message for issue in issues)
+
+    sei = np.sqrt(vi)
+    out["measure"] = measure
+    out["yi"] = yi
+    out["vi"] = vi
+    out["sei"] = sei
+    out["yi_ci_low"] = yi - Z_95 * sei
+    out["yi_ci_high"] = yi + Z_95 * sei
+    out["direction"] = direction
+    out["usable"] = np.isfinite(yi)
+    out["problem"] = pd.Series(problems, index=out.index, dtype=object)
+    out.attrs["convention"] = CONVENTION
+    out.attrs["measure"] = measure
+    return out
+
+
+def rows_to_problems(effects: pd.DataFrame, file: str = "outcomes.csv") -> list[Problem]:
+    """Return one :class:`~lbpevidence.errors.Problem` per reason an effect row is unusable.
+
+    ``key`` comes from the ``key`` column (else the row's index label) and ``line`` from a
+    ``line`` column when there is one (else 0, "the whole file").
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"key": ["lee2019"], "line": [7], "mean_int": [3.0], "sd_int": [-1.0],
+    ...                      "n_int": [20], "mean_ctl": [4.0], "sd_ctl": [1.2], "n_ctl": [0]})
+    >>> for problem in rows_to_problems(effect_sizes(rows, "MD")):
+    ...     print(problem)
+    outcomes.csv:7 lee2019 sd_int: found -1, expected a positive SD
+    outcomes.csv:7 lee2019 n_ctl: found 0, expected a group size > 0
+    """
+    if "usable" not in effects.columns or "measure" not in effects.columns:
+        raise ValueError("The value for `effects` must be the output of effect_sizes(), but a frame "
+                         "without `usable` and `measure` columns was passed.")
+    problems: list[Problem] = []
+    for label, values in zip(effects.index, effects.to_dict("records"), strict=True):
+        if bool(values.get("usable")):
+            continue
+        key = "" if _is_blank(values.get("key")) else str(values["key"])
+        key = key or str(label)
+        try:
+            line = int(float(values.get("line")))
+        except (TypeError, ValueError, OverflowError):
+            line = 0                        # no usable line number: the problem is about the file
+        measure = str(values.get("measure"))
+        issues = _row_effect(values, measure)[3] if measure in MEASURES else []
+        if not issues:
+            # Marked unusable by someone else: report what the row says.
+            reason = str(values.get("problem") or "marked unusable")
+            issues = [_Issue("effect", reason, "a usable effect", reason)]
+        problems.extend(Problem(file, line, key, i.field, i.found, i.expected) for i in issues)
+    return problems

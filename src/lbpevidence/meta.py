@@ -1,0 +1,1000 @@
+"""Meta-analysis of effect sizes: fixed effect and random effects, as metafor's ``rma.uni`` does it.
+
+Every number here is checked against R metafor (tests/test_meta.py, fixtures made by
+scripts/metafor_fixtures.R):
+
+- tau² estimators: ``FE`` (none), ``DL`` (DerSimonian-Laird, truncated at 0), ``REML``
+  (Fisher scoring, metafor's algorithm), ``PM`` (Paule-Mandel, root of the generalised Q);
+- CI of the pooled effect: ``wald`` (normal) or ``hksj`` (Hartung-Knapp-Sidik-Jonkman,
+  metafor ``test = "knha"``: t with k - 1 df, no truncation of the scaling factor);
+- prediction interval as metafor's ``predict()``: ``est ± crit * sqrt(tau² + se²)``;
+- CI of tau² by the Q-profile method (metafor ``confint()``), and I², H² from it;
+- I² from tau² and the typical within-study variance (random effects) or from Q (FE).
+
+The default is Cochrane's 2025 choice: REML, HKSJ and a prediction interval
+(``preset="cochrane2025"``); ``preset="revman5"`` is DerSimonian-Laird with Wald CIs, to
+reproduce older reviews.
+
+Examples
+--------
+>>> import pandas as pd
+>>> effects = pd.DataFrame({"key": ["a", "b", "c", "d"],
+...                         "yi": [-0.30, -0.10, -0.55, -0.20], "vi": [0.02, 0.03, 0.05, 0.01]})
+>>> res = meta_analysis(effects)
+>>> print(f"{res.estimate:.3f} [{res.ci_low:.3f}, {res.ci_high:.3f}], tau2 = {res.tau2:.4f}")
+-0.243 [-0.463, -0.023], tau2 = 0.0000
+>>> res.method, res.ci_method, res.k
+('REML', 'hksj', 4)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+# Absolute imports, so that `python -m doctest src/lbpevidence/meta.py` runs the examples.
+from .errors import StatisticsError, check_choice
+
+__all__ = [
+    "CI_METHODS",
+    "EGGER_COLUMNS",
+    "LEAVE_ONE_OUT_COLUMNS",
+    "METHODS",
+    "PRESETS",
+    "RESULT_COLUMNS",
+    "EggerResult",
+    "MetaResult",
+    "egger_test",
+    "leave_one_out",
+    "meta_analysis",
+    "meta_by",
+    "subgroup_differences",
+]
+
+METHODS = ("FE", "DL", "REML", "PM")
+CI_METHODS = ("wald", "hksj")
+PRESETS = (None, "cochrane2025", "revman5")
+
+_METHOD_NAMES = {
+    "FE": "fixed effect (inverse variance)",
+    "DL": "DerSimonian-Laird",
+    "REML": "restricted maximum likelihood (Fisher scoring)",
+    "PM": "Paule-Mandel",
+}
+
+# Tolerances of the iterative estimators, relative to the scale of the variances: metafor's
+# defaults (1e-5 absolute) are too loose to compare at 1e-6.
+_REML_THRESHOLD = 1e-12
+_MAX_ITER = 1000
+
+
+# --------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass(frozen=True)
+class MetaResult:
+    """The pooled result of one meta-analysis; :meth:`to_frame` gives it as one row.
+
+    Attributes
+    ----------
+    k : int
+        Studies pooled.
+    estimate, se : float
+        Pooled effect and its standard error (HKSJ-scaled when ``ci_method == "hksj"``).
+    ci_low, ci_high : float
+        ``1 - alpha`` CI of the pooled effect.
+    pi_low, pi_high : float
+        Prediction interval (metafor ``predict()``); equal to the CI for FE; NaN when
+        ``prediction=False``.
+    tau2, tau2_ci_low, tau2_ci_high : float
+        Between-study variance and its Q-profile CI (NaN for FE).
+    i2, i2_ci_low, i2_ci_high : float
+        I² (%) and its CI (from the tau² CI; NaN for FE).
+    h2 : float
+        H².
+    q, q_df, q_pvalue : float, int, float
+        Cochran's Q, its degrees of freedom (k - 1) and p-value.
+    method, ci_method, measure : str
+        Estimator of tau², CI method (``wald`` or ``hksj``), effect measure.
+    alpha : float
+        ``1 - alpha`` is the coverage of the intervals.
+    weights : tuple of float
+        Percentage weight of each study, in the order of ``keys`` (input order).
+    keys : tuple of str
+        The studies pooled.
+    excluded : tuple of (str, str)
+        ``(key, reason)`` of every input row not pooled.
+    note : str
+        Anything a reader should know ("" when nothing).
+    statistic, pvalue : float
+        z (Wald) or t (HKSJ) test of ``estimate = 0``.
+    ci_df : float
+        Degrees of freedom of the t distribution (NaN for Wald).
+    typical_vi : float
+        Typical within-study variance, ``(k - 1) / tr(P)``: the basis of I² and H² in
+        random-effects models (metafor's definition).
+    """
+
+    k: int
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    pi_low: float
+    pi_high: float
+    tau2: float
+    tau2_ci_low: float
+    tau2_ci_high: float
+    i2: float
+    i2_ci_low: float
+    i2_ci_high: float
+    h2: float
+    q: float
+    q_df: int
+    q_pvalue: float
+    method: str
+    ci_method: str
+    measure: str
+    alpha: float
+    weights: tuple[float, ...]
+    keys: tuple[str, ...]
+    excluded: tuple[tuple[str, str], ...]
+    note: str
+    statistic: float
+    pvalue: float
+    ci_df: float
+    typical_vi: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the result as one row with :data:`RESULT_COLUMNS`.
+
+        ``weights`` and ``keys`` are left out (one value per study); ``k_excluded`` counts
+        ``excluded`` and ``excluded`` lists them as ``key: reason`` joined by "; ".
+        """
+        return pd.DataFrame([self._row()], columns=RESULT_COLUMNS)
+
+    def _row(self) -> dict[str, Any]:
+        row = {name: getattr(self, name) for name in RESULT_COLUMNS if hasattr(self, name)}
+        row["k_excluded"] = len(self.excluded)
+        row["excluded"] = "; ".join(f"{key}: {reason}" for key, reason in self.excluded)
+        return row
+
+    def summary(self) -> str:
+        """Describe the analysis in words: estimator, CI method, PI method, basis of I², results.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> eff = pd.DataFrame({"yi": [-0.3, -0.1, -0.55, -0.2], "vi": [0.02, 0.03, 0.05, 0.01]})
+        >>> print(meta_analysis(eff, preset="revman5").summary())  # doctest: +NORMALIZE_WHITESPACE
+        Random-effects meta-analysis of 4 studies.
+        tau² estimator: DerSimonian-Laird.
+        95% CI of the pooled effect: Wald (normal quantile).
+        95% prediction interval: estimate ± z × sqrt(tau² + SE²) (metafor predict()).
+        I² and H²: from tau² and the typical within-study variance (metafor's definition).
+        Pooled effect -0.243 (95% CI -0.38 to -0.105; z = -3.46, p = 0.000541).
+        Prediction interval -0.38 to -0.105.
+        Heterogeneity: tau² = 0 (95% CI 0 to 0.478, Q-profile); I² = 0% (0 to 95.5%);
+            Q = 2.91 on 3 df, p = 0.405.
+        Note: DL tau² truncated at 0.
+        """
+        level = f"{100 * (1 - self.alpha):g}%"
+        fixed = self.method == "FE"
+        lines = [f"{'Fixed-effect' if fixed else 'Random-effects'} meta-analysis of {self.k} studies"
+                 + (f" ({self.measure})." if self.measure else ".")]
+        lines.append(f"tau² estimator: {_METHOD_NAMES[self.method]}.")
+        if self.ci_method == "hksj":
+            ci_text = f"Hartung-Knapp-Sidik-Jonkman (t with {self.ci_df:g} df, metafor test = \"knha\")"
+            crit = f"t({self.ci_df:g})"
+        else:
+            ci_text = "Wald (normal quantile)"
+            crit = "z"
+        lines.append(f"{level} CI of the pooled effect: {ci_text}.")
+        if fixed:
+            lines.append("Prediction interval: none beyond the CI in a fixed-effect model (as metafor).")
+            lines.append("I² and H²: from Q, (Q - df) / Q.")
+        else:
+            lines.append(f"{level} prediction interval: estimate ± {crit} × sqrt(tau² + SE²) "
+                         "(metafor predict()).")
+            lines.append("I² and H²: from tau² and the typical within-study variance (metafor's definition).")
+        stat_name = "t" if self.ci_method == "hksj" else "z"
+        lines.append(f"Pooled effect {self.estimate:.3g} "
+                     f"({level} CI {self.ci_low:.3g} to {self.ci_high:.3g}; "
+                     f"{stat_name} = {self.statistic:.2f}, p = {self.pvalue:.3g}).")
+        if not math.isnan(self.pi_low):
+            lines.append(f"Prediction interval {self.pi_low:.3g} to {self.pi_high:.3g}.")
+        tau2_ci = "" if fixed else (f" ({level} CI {self.tau2_ci_low:.3g} to {self.tau2_ci_high:.3g}, "
+                                    "Q-profile)")
+        i2_ci = "" if fixed else f" ({self.i2_ci_low:.3g} to {self.i2_ci_high:.3g}%)"
+        lines.append(f"Heterogeneity: tau² = {self.tau2:.3g}{tau2_ci}; I² = {self.i2:.3g}%{i2_ci}; "
+                     f"Q = {self.q:.3g} on {self.q_df} df, p = {self.q_pvalue:.3g}.")
+        if self.excluded:
+            lines.append(f"Not pooled: {'; '.join(f'{key} ({reason})' for key, reason in self.excluded)}.")
+        if self.note:
+            lines.append(f"Note: {self.note}.")
+        return "\n".join(lines)
+
+
+#: Columns of :meth:`MetaResult.to_frame` (and of :func:`meta_by` after the ``by`` columns).
+RESULT_COLUMNS = [
+    "k", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high",
+    "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2",
+    "q", "q_df", "q_pvalue", "statistic", "pvalue", "ci_df", "typical_vi",
+    "method", "ci_method", "measure", "alpha", "k_excluded", "excluded", "note",
+]
+
+
+@dataclass(frozen=True)
+class EggerResult:
+    """Egger's regression test for funnel-plot asymmetry (classic form).
+
+    Attributes
+    ----------
+    k : int
+        Studies in the regression.
+    intercept, se : float
+        Egger's intercept (the bias coefficient) and its standard error. In the classic form,
+        ``yi / sei = intercept + slope / sei``; fitted as metafor does, ``yi = b0 + b1 * sei``
+        with weights ``1 / vi``, the intercept is ``b1``.
+    t, df, p : float
+        t statistic of the intercept, its degrees of freedom (k - 2), two-sided p-value.
+    limit_estimate, limit_ci_low, limit_ci_high : float
+        ``b0``: the effect expected in a study of infinite precision, with its CI.
+    method : str
+        What was fitted, in words.
+    run : bool
+        False when the test was not run (see ``reason``); the numbers are then NaN.
+    reason : str
+        Why it was not run ("" when it was).
+    measure : str
+        Effect measure.
+    """
+
+    k: int
+    intercept: float
+    se: float
+    t: float
+    df: float
+    p: float
+    limit_estimate: float
+    limit_ci_low: float
+    limit_ci_high: float
+    method: str
+    run: bool
+    reason: str
+    measure: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the result as one row with :data:`EGGER_COLUMNS`."""
+        return pd.DataFrame([asdict(self)], columns=EGGER_COLUMNS)
+
+
+#: Columns of :func:`leave_one_out`.
+LEAVE_ONE_OUT_COLUMNS = ["omitted", "k", "estimate", "se", "statistic", "pvalue", "ci_low", "ci_high",
+                         "pi_low", "pi_high", "q", "q_pvalue", "tau2", "i2", "h2", "note"]
+
+#: Columns of :meth:`EggerResult.to_frame`.
+EGGER_COLUMNS = ["k", "intercept", "se", "t", "df", "p", "limit_estimate", "limit_ci_low", "limit_ci_high",
+                 "method", "run", "reason", "measure"]
+
+_EGGER_METHOD = ("Egger's regression test (classic): weighted least squares of yi on sei with weights 1/vi; "
+                 "t test of the sei coefficient on k - 2 df (metafor regtest(model = \"lm\"))")
+
+
+# --------------------------------------------------------------------------------------------
+# selecting the rows to pool
+
+
+@dataclass(frozen=True)
+class _Studies:
+    """The rows of an effects frame, as arrays; ``reason`` is "" for rows that can be pooled."""
+
+    keys: np.ndarray
+    yi: np.ndarray
+    vi: np.ndarray
+    reason: np.ndarray
+    measure: np.ndarray | None
+    instrument: np.ndarray | None
+
+    def take(self, positions: np.ndarray) -> _Studies:
+        return _Studies(
+            self.keys[positions], self.yi[positions], self.vi[positions], self.reason[positions],
+            None if self.measure is None else self.measure[positions],
+            None if self.instrument is None else self.instrument[positions],
+        )
+
+    @property
+    def included(self) -> np.ndarray:
+        return self.reason == ""
+
+
+def _column_values(effects: pd.DataFrame, column: str) -> np.ndarray:
+    return effects[column].to_numpy(dtype=object)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "" \
+        or value is pd.NA
+
+
+def _studies(effects: pd.DataFrame) -> _Studies:
+    if not isinstance(effects, pd.DataFrame):
+        raise ValueError(
+            f"The value for `effects` must be a pandas DataFrame, but {type(effects).__name__} was passed."
+        )
+    missing = [column for column in ("yi", "vi") if column not in effects.columns]
+    if missing:
+        raise ValueError(f"The value for `effects` must have columns ['yi', 'vi'] (see effect_sizes()), "
+                         f"but a frame without {missing} was passed.")
+    n = len(effects)
+    yi = pd.to_numeric(effects["yi"], errors="coerce").to_numpy(dtype=float)
+    vi = pd.to_numeric(effects["vi"], errors="coerce").to_numpy(dtype=float)
+    labels = np.asarray(effects.index.astype(str), dtype=object)
+    if "key" in effects.columns:
+        raw_keys = effects["key"].astype(object)
+        text = raw_keys.where(raw_keys.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
+        keys = np.where(text == "", labels, text)
+    else:
+        keys = labels
+
+    reason = np.full(n, "", dtype=object)
+    with np.errstate(invalid="ignore"):
+        bad_vi = ~(np.isfinite(vi) & (vi > 0))
+    reason[bad_vi] = "vi is missing or not positive"
+    reason[~np.isfinite(yi)] = "yi is missing or not finite"
+    if "usable" in effects.columns:
+        unusable = ~effects["usable"].eq(True).to_numpy(dtype=bool)
+        if unusable.any():
+            problems = (_column_values(effects, "problem") if "problem" in effects.columns
+                        else np.full(n, "", dtype=object))
+            for i in np.flatnonzero(unusable):
+                text = "" if _blank(problems[i]) else str(problems[i])
+                reason[i] = f"unusable: {text}" if text else "unusable"
+    measure = _column_values(effects, "measure") if "measure" in effects.columns else None
+    instrument = _column_values(effects, "instrument") if "instrument" in effects.columns else None
+    return _Studies(keys, yi, vi, reason, measure, instrument)
+
+
+def _single_measure(studies: _Studies) -> str:
+    if studies.measure is None:
+        return ""
+    found = sorted({str(m) for m in studies.measure[studies.included] if not _blank(m)})
+    if len(found) > 1:
+        raise StatisticsError(f"effects mix measures {found}: pool one measure at a time")
+    return found[0] if found else ""
+
+
+def _check_instruments(studies: _Studies, measure: str) -> None:
+    # Mean differences on different scales cannot be pooled; MD100 and SMD put them on one scale.
+    if measure != "MD" or studies.instrument is None:
+        return
+    found = sorted({str(x).strip().lower() for x in studies.instrument[studies.included] if not _blank(x)})
+    if len(found) > 1:
+        raise StatisticsError(f"MD rows mix instruments ({', '.join(found)}): not pooled; use MD100 or SMD")
+
+
+# --------------------------------------------------------------------------------------------
+# the numerical core (numpy arrays in, floats out)
+
+
+def _q_at(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
+    """Generalised Q: sum of w (y - mu_w)² with w = 1 / (vi + tau2)."""
+    w = 1.0 / (vi + tau2)
+    mu = (w @ yi) / w.sum()
+    r = yi - mu
+    return float(w @ (r * r))
+
+
+def _q_root(yi: np.ndarray, vi: np.ndarray, target: float) -> float:
+    """Return tau2 >= 0 where the generalised Q equals ``target`` (Q(0) >= target > 0 assumed).
+
+    Q(tau2) <= sum((y - mean(y))²) / tau2, so the root lies below that bound divided by the
+    target: the search interval is always wide enough (metafor's stops at a fixed tau2.max).
+    """
+    sum_squares = float(((yi - yi.mean()) ** 2).sum())
+    upper = 1.01 * sum_squares / target + float(vi.min())
+    return float(optimize.brentq(lambda t: _q_at(yi, vi, t) - target, 0.0, upper,
+                                 xtol=1e-14 * float(vi.min()), rtol=4 * np.finfo(float).eps,
+                                 maxiter=_MAX_ITER))
+
+
+def _tau2_dl(yi: np.ndarray, vi: np.ndarray, q: float, tr_p: float) -> tuple[float, str]:
+    k = len(yi)
+    raw = (q - (k - 1)) / tr_p
+    return (raw, "") if raw > 0 else (0.0, "DL tau² truncated at 0")
+
+
+def _tau2_pm(yi: np.ndarray, vi: np.ndarray, q: float) -> float:
+    k = len(yi)
+    if q < k - 1:
+        return 0.0
+    return _q_root(yi, vi, k - 1)
+
+
+def _reml_loglik(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
+    # Restricted log-likelihood without its constant.
+    total = vi + tau2
+    w = 1.0 / total
+    sw = w.sum()
+    mu = (w @ yi) / sw
+    r = yi - mu
+    return -0.5 * (float(np.log(total).sum()) + math.log(sw) + float(w @ (r * r)))
+
+
+def _reml_score(yi: np.ndarray, vi: np.ndarray, tau2: float) -> tuple[float, float]:
+    """Return ``(y'PPy - tr(P), tr(PP))``: twice the REML score and the Fisher information x 2."""
+    w = 1.0 / (vi + tau2)
+    sw = w.sum()
+    py = w * (yi - (w @ yi) / sw)           # P y, with P = W - w w' / sum(w)
+    w2 = float(w @ w)
+    tr_p = sw - w2 / sw
+    tr_pp = w2 - 2 * float((w * w) @ w) / sw + (w2 / sw) ** 2
+    return float(py @ py) - float(tr_p), float(tr_pp)
+
+
+def _fisher_scoring(yi: np.ndarray, vi: np.ndarray, tau2: float, step_factor: float) -> float | None:
+    """metafor's Fisher scoring from ``tau2`` (its ``stepadj`` is ``step_factor``); None if it fails."""
+    scale = float(vi.mean())
+    for _ in range(_MAX_ITER):
+        score, information = _reml_score(yi, vi, tau2)
+        step = step_factor * score / information
+        if tau2 + step < 0:
+            # metafor halves such steps and creeps towards 0; when the score at 0 already points
+            # below 0, that is where it ends (within its threshold), so go there at once.
+            if _reml_score(yi, vi, 0.0)[0] <= 0:
+                return 0.0
+            while tau2 + step < 0:
+                step /= 2
+        new = tau2 + step
+        change = abs(new - tau2)
+        tau2 = new
+        if change <= _REML_THRESHOLD * max(tau2, scale):
+            return tau2
+    return None
+
+
+def _tau2_reml(yi: np.ndarray, vi: np.ndarray) -> tuple[float, str]:
+    """REML tau² by Fisher scoring, step for step as metafor's rma.uni.
+
+    Where full Fisher steps oscillate (metafor then stops with "did not converge"), the steps are
+    halved as metafor's ``control = list(stepadj = 0.5)`` would, and as a last resort the REML
+    score equation is solved by bracketing.
+    """
+    k = len(yi)
+    # metafor starts from the Hedges (HE) estimate, floored at 0.
+    start = max(0.0, (float(((yi - yi.mean()) ** 2).sum()) - float(vi.sum()) * (k - 1) / k) / (k - 1))
+    note = ""
+    tau2 = _fisher_scoring(yi, vi, start, 1.0)
+    for step_factor in (0.5, 0.25):
+        if tau2 is not None:
+            break
+        tau2 = _fisher_scoring(yi, vi, start, step_factor)
+        note = (f"REML: full Fisher scoring steps did not converge; steps scaled by {step_factor:g} "
+                f"(metafor: control = list(stepadj = {step_factor:g}))")
+    if tau2 is None:
+        tau2 = _reml_score_root(yi, vi)
+        note = "REML: Fisher scoring did not converge; tau² is the root of the REML score equation"
+    # metafor's check for a local maximum: the likelihood at tau2 = 0 must not be higher.
+    if tau2 > 0 and _reml_loglik(yi, vi, 0.0) - _reml_loglik(yi, vi, tau2) > 1e-10:
+        tau2, note = 0.0, "REML stuck at a local maximum: tau² set to 0"
+    return tau2, note
+
+
+def _reml_score_root(yi: np.ndarray, vi: np.ndarray) -> float:
+    if _reml_score(yi, vi, 0.0)[0] <= 0:
+        return 0.0
+    upper = max(float(vi.mean()), float(np.var(yi)))
+    for _ in range(200):                    # the score turns negative for large tau2
+        if _reml_score(yi, vi, upper)[0] < 0:
+            break
+        upper *= 2
+    else:
+        raise StatisticsError(f"REML: no root of the score equation found (k={len(yi)})")
+    return float(optimize.brentq(lambda t: _reml_score(yi, vi, t)[0], 0.0, upper,
+                                 xtol=1e-14 * float(vi.min()), rtol=4 * np.finfo(float).eps,
+                                 maxiter=_MAX_ITER))
+
+
+def _tau2_qprofile(yi: np.ndarray, vi: np.ndarray, q: float, alpha: float) -> tuple[float, float]:
+    """Q-profile CI of tau² (metafor confint(type = "QP")), bounds searched without an upper limit."""
+    df = len(yi) - 1
+    crit_upper = float(special.chdtri(df, alpha / 2))       # upper alpha/2 quantile of chi²(df)
+    crit_lower = float(special.chdtri(df, 1 - alpha / 2))   # lower alpha/2 quantile
+    if q < crit_lower:
+        return 0.0, 0.0
+    high = _q_root(yi, vi, crit_lower)
+    low = 0.0 if q < crit_upper else _q_root(yi, vi, crit_upper)
+    return low, high
+
+
+def _pool(yi: np.ndarray, vi: np.ndarray, method: str, ci_method: str, alpha: float,
+          prediction: bool, heterogeneity_ci: bool = True) -> dict[str, Any]:
+    """Pool one set of studies; return the numeric fields of MetaResult."""
+    k = len(yi)
+    notes: list[str] = []
+    w_fe = 1.0 / vi
+    sw_fe = float(w_fe.sum())
+    q = _q_at(yi, vi, 0.0)
+    tr_p = sw_fe - float(w_fe @ w_fe) / sw_fe
+    typical_vi = (k - 1) / tr_p
+
+    if method == "FE":
+        tau2 = 0.0
+    elif method == "DL":
+        tau2, note = _tau2_dl(yi, vi, q, tr_p)
+        notes.append(note)
+    elif method == "REML":
+        tau2, note = _tau2_reml(yi, vi)
+        notes.append(note)
+    else:
+        tau2 = _tau2_pm(yi, vi, q)
+
+    w = 1.0 / (vi + tau2)
+    sw = float(w.sum())
+    estimate = float(w @ yi) / sw
+    if ci_method == "hksj":
+        if method == "FE":
+            notes.append("HKSJ is not meant for fixed-effect models (metafor warns too)")
+        r = yi - estimate
+        rss = float(w @ (r * r))
+        # metafor's knha: no truncation of the scaling factor; an exact fit gives se = 0.
+        scale = 0.0 if rss <= np.finfo(float).eps else rss / (k - 1)
+        se = math.sqrt(scale / sw)
+        ci_df = float(k - 1)
+        crit = float(special.stdtrit(ci_df, 1 - alpha / 2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            statistic = float(np.divide(estimate, se))
+        pvalue = float(2 * special.stdtr(ci_df, -abs(statistic)))
+    else:
+        se = math.sqrt(1.0 / sw)
+        ci_df = math.nan
+        crit = float(special.ndtri(1 - alpha / 2))
+        statistic = estimate / se
+        pvalue = float(2 * special.ndtr(-abs(statistic)))
+    ci_low, ci_high = estimate - crit * se, estimate + crit * se
+
+    if not prediction:
+        pi_low = pi_high = math.nan
+    elif method == "FE":
+        pi_low, pi_high = ci_low, ci_high        # metafor's predict() gives the CI for FE models
+    else:
+        half = crit * math.sqrt(tau2 + se**2)
+        pi_low, pi_high = estimate - half, estimate + half
+
+    q_pvalue = float(special.chdtrc(k - 1, q))
+    if method == "FE":
+        i2 = max(0.0, 100 * (q - (k - 1)) / q) if q > 0 else 0.0
+        h2 = q / (k - 1)
+        tau2_ci = (math.nan, math.nan)
+        i2_ci = (math.nan, math.nan)
+    else:
+        i2 = 100 * tau2 / (typical_vi + tau2)
+        h2 = tau2 / typical_vi + 1
+        if heterogeneity_ci:
+            tau2_ci = _tau2_qprofile(yi, vi, q, alpha)
+            i2_ci = (100 * tau2_ci[0] / (typical_vi + tau2_ci[0]),
+                     100 * tau2_ci[1] / (typical_vi + tau2_ci[1]))
+        else:
+            tau2_ci = i2_ci = (math.nan, math.nan)
+
+    return {
+        "k": k, "estimate": estimate, "se": se, "ci_low": ci_low, "ci_high": ci_high,
+        "pi_low": pi_low, "pi_high": pi_high, "tau2": tau2,
+        "tau2_ci_low": tau2_ci[0], "tau2_ci_high": tau2_ci[1],
+        "i2": i2, "i2_ci_low": i2_ci[0], "i2_ci_high": i2_ci[1], "h2": h2,
+        "q": q, "q_df": k - 1, "q_pvalue": q_pvalue,
+        "statistic": statistic, "pvalue": pvalue, "ci_df": ci_df, "typical_vi": typical_vi,
+        "weights": tuple((100 * w / sw).tolist()),
+        "notes": [n for n in notes if n],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# public functions
+
+
+@dataclass(frozen=True)
+class _Options:
+    method: str
+    ci_method: str
+    alpha: float
+    prediction: bool
+
+
+def _options(method: str = "REML", ci: str = "hksj", alpha: float = 0.05, preset: str | None = None,
+             prediction: bool = True) -> _Options:
+    check_choice("method", method, METHODS)
+    check_choice("ci", ci, CI_METHODS)
+    check_choice("preset", preset, PRESETS)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ValueError(f"The value for `alpha` must be a number between 0 and 1, but {alpha!r} was passed.")
+    if preset == "cochrane2025":
+        method, ci, prediction = "REML", "hksj", True
+    elif preset == "revman5":
+        method, ci = "DL", "wald"
+    return _Options(method, ci, float(alpha), bool(prediction))
+
+
+def _not_pooled(k: int) -> StatisticsError:
+    return StatisticsError(f"k={k}: not pooled (a meta-analysis needs at least 2 usable studies)")
+
+
+def _analyse(studies: _Studies, options: _Options, heterogeneity_ci: bool = True) -> MetaResult:
+    included = studies.included
+    k = int(included.sum())
+    measure = _single_measure(studies)
+    if k < 2:
+        raise _not_pooled(k)
+    _check_instruments(studies, measure)
+    fit = _pool(studies.yi[included], studies.vi[included], options.method, options.ci_method,
+                options.alpha, options.prediction, heterogeneity_ci)
+    excluded = tuple((str(key), str(reason)) for key, reason in
+                     zip(studies.keys[~included], studies.reason[~included], strict=True))
+    notes = fit.pop("notes")
+    if excluded:
+        notes.append(f"{len(excluded)} row(s) not pooled (see excluded)")
+    return MetaResult(
+        method=options.method, ci_method=options.ci_method, measure=measure, alpha=options.alpha,
+        keys=tuple(str(key) for key in studies.keys[included]), excluded=excluded, note="; ".join(notes),
+        **fit,
+    )
+
+
+def meta_analysis(effects: pd.DataFrame, method: str = "REML", ci: str = "hksj", alpha: float = 0.05,
+                  preset: str | None = None, prediction: bool = True) -> MetaResult:
+    """Pool effect sizes by inverse-variance weighting, fixed or random effects.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        Output of :func:`~lbpevidence.effects.effect_sizes`, or any frame with ``yi`` and ``vi``.
+        Optional columns: ``usable`` (rows not True are left out), ``problem`` (the reason),
+        ``key`` (study names; the index otherwise), ``measure``, ``instrument``.
+    method : {"REML", "DL", "PM", "FE"}
+        Estimator of tau²: restricted maximum likelihood, DerSimonian-Laird, Paule-Mandel, or
+        none (fixed effect).
+    ci : {"hksj", "wald"}
+        CI of the pooled effect: Hartung-Knapp-Sidik-Jonkman (t, k - 1 df) or Wald (normal).
+    alpha : float
+        The intervals have coverage ``1 - alpha``.
+    preset : {None, "cochrane2025", "revman5"}
+        ``cochrane2025``: REML + HKSJ + prediction interval (the default behaviour);
+        ``revman5``: DL + Wald. A preset overrides ``method`` and ``ci``.
+    prediction : bool
+        Compute the prediction interval.
+
+    Returns
+    -------
+    MetaResult
+
+    Raises
+    ------
+    StatisticsError
+        When fewer than 2 rows can be pooled (``"k=1: not pooled ..."``), when the rows mix
+        measures, or when MD rows mix instruments.
+    ValueError
+        For an argument that is not one of the allowed values.
+
+    Notes
+    -----
+    Matches metafor ``rma.uni`` (``method``, ``test = "z"`` or ``"knha"``), ``predict()`` and
+    ``confint()`` (Q-profile); see the module docstring. Rows are pooled when ``usable`` is True
+    (if that column exists), ``yi`` is finite and ``vi > 0``; every other row is listed in
+    ``excluded`` with its reason. metafor's Q-profile search stops at a fixed upper limit
+    (``tau2.max``); here the search interval always contains the bound.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> eff = pd.DataFrame({"key": ["a", "b", "c"], "yi": [-1.0, -0.2, -0.6], "vi": [0.04, 0.05, 0.03],
+    ...                     "usable": [True, True, False], "problem": ["", "", "sd_int is missing"]})
+    >>> res = meta_analysis(eff, method="DL", ci="wald")
+    >>> res.k, res.keys, res.excluded
+    (2, ('a', 'b'), (('c', 'unusable: sd_int is missing'),))
+    >>> meta_analysis(eff.iloc[:1])
+    Traceback (most recent call last):
+    ...
+    lbpevidence.errors.StatisticsError: k=1: not pooled (a meta-analysis needs at least 2 usable studies)
+    """
+    options = _options(method, ci, alpha, preset, prediction)
+    return _analyse(_studies(effects), options)
+
+
+def _check_columns(name: str, columns: str | Sequence[str] | None, effects: pd.DataFrame) -> list[str]:
+    if columns is None:
+        return []
+    wanted = [columns] if isinstance(columns, str) else list(columns)
+    for column in wanted:
+        check_choice(name, column, list(effects.columns))
+    return wanted
+
+
+def _groups(effects: pd.DataFrame, by: list[str]) -> list[tuple[tuple[Any, ...], np.ndarray]]:
+    """(labels, positions) of each group, in sorted order; missing labels form groups too."""
+    if not by:
+        return [((), np.arange(len(effects)))]
+    codes = effects.groupby(by, sort=True, dropna=False).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    groups = []
+    for positions in np.split(order, bounds):
+        if len(positions) == 0:
+            continue
+        labels = tuple(effects[column].iloc[positions[0]] for column in by)
+        groups.append((labels, positions))
+    return groups
+
+
+def _empty_row(k: int, options: _Options, measure: str, note: str, excluded: int = 0) -> dict[str, Any]:
+    row: dict[str, Any] = {column: math.nan for column in RESULT_COLUMNS}
+    row.update(k=k, q_df=max(k - 1, 0), method=options.method, ci_method=options.ci_method, measure=measure,
+               alpha=options.alpha, k_excluded=excluded, excluded="", note=note)
+    return row
+
+
+def meta_by(effects: pd.DataFrame, by: str | Sequence[str], **meta_kwargs: Any) -> pd.DataFrame:
+    """Pool each group of ``effects`` separately; groups that cannot be pooled get a note.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        As for :func:`meta_analysis`.
+    by : str or list of str
+        Columns that define the groups (e.g. ``["modality", "outcome"]``).
+    **meta_kwargs
+        ``method``, ``ci``, ``alpha``, ``preset``, ``prediction`` of :func:`meta_analysis`.
+
+    Returns
+    -------
+    DataFrame
+        One row per group, groups in sorted order (missing labels last): the ``by`` columns,
+        then :data:`RESULT_COLUMNS`. A group with fewer than 2 usable rows is kept with NaN
+        statistics and a note (``"k=1: not pooled ..."``); so is a group whose MD rows mix
+        instruments (MD100 and SMD are on a common scale and are pooled).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> eff = pd.DataFrame({"modality": ["yoga", "yoga", "yoga", "heat"],
+    ...                     "yi": [-0.4, -0.2, -0.3, -0.5], "vi": [0.02, 0.03, 0.04, 0.05]})
+    >>> table = meta_by(eff, by="modality", preset="revman5")
+    >>> table[["modality", "k", "estimate"]].round(3)
+      modality  k  estimate
+    0     heat  1       NaN
+    1     yoga  3    -0.315
+    >>> print(table.loc[0, "note"])
+    k=1: not pooled (a meta-analysis needs at least 2 usable studies)
+    """
+    options = _options(**meta_kwargs)
+    columns = _check_columns("by", by, effects)
+    if not columns:
+        raise ValueError("The value for `by` must name at least one column, but [] was passed.")
+    studies = _studies(effects)
+    rows = []
+    for labels, positions in _groups(effects, columns):
+        group = studies.take(positions)
+        try:
+            row = _analyse(group, options)._row()
+        except StatisticsError as error:
+            measure = ""
+            if group.measure is not None:
+                found = sorted({str(m) for m in group.measure[group.included] if not _blank(m)})
+                measure = ", ".join(found)
+            row = _empty_row(int(group.included.sum()), options, measure, str(error),
+                             int((~group.included).sum()))
+        rows.append({**dict(zip(columns, labels, strict=True)), **row})
+    return pd.DataFrame(rows, columns=[*columns, *RESULT_COLUMNS])
+
+
+def leave_one_out(effects: pd.DataFrame, **meta_kwargs: Any) -> pd.DataFrame:
+    """Re-pool with each study left out in turn, as metafor's ``leave1out()``.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        As for :func:`meta_analysis`.
+    **meta_kwargs
+        ``method``, ``ci``, ``alpha``, ``preset``, ``prediction`` of :func:`meta_analysis`.
+
+    Returns
+    -------
+    DataFrame
+        One row per pooled study (input order): ``omitted`` (its key), ``k``, ``estimate``,
+        ``se``, ``statistic``, ``pvalue``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high``,
+        ``q``, ``q_pvalue``, ``tau2``, ``i2``, ``h2`` and ``note`` (NaN statistics and a note
+        when only one study is left).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> eff = pd.DataFrame({"key": ["a", "b", "c"], "yi": [-0.4, -0.2, -0.9], "vi": [0.02, 0.03, 0.04]})
+    >>> leave_one_out(eff, method="FE", ci="wald")[["omitted", "k", "estimate"]].round(3)
+      omitted  k  estimate
+    0       a  2    -0.500
+    1       b  2    -0.567
+    2       c  2    -0.320
+    """
+    options = _options(**meta_kwargs)
+    studies = _studies(effects)
+    measure = _single_measure(studies)
+    _check_instruments(studies, measure)
+    included = np.flatnonzero(studies.included)
+    if len(included) < 2:
+        raise _not_pooled(len(included))
+    columns = LEAVE_ONE_OUT_COLUMNS
+    rows = []
+    for position in included:
+        rest = included[included != position]
+        yi, vi = studies.yi[rest], studies.vi[rest]
+        if len(rest) < 2:
+            row = {column: math.nan for column in columns}
+            row.update(k=len(rest), note=str(_not_pooled(len(rest))))
+        else:
+            fit = _pool(yi, vi, options.method, options.ci_method, options.alpha, options.prediction,
+                        heterogeneity_ci=False)
+            row = {column: fit.get(column) for column in columns}
+            row["note"] = "; ".join(fit["notes"])
+        row["omitted"] = str(studies.keys[position])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def subgroup_differences(effects: pd.DataFrame, subgroup: str, within: str | Sequence[str] | None = None,
+                         **meta_kwargs: Any) -> pd.DataFrame:
+    """Test whether pooled effects differ between subgroups (RevMan's test for subgroup differences).
+
+    Each subgroup is pooled with ``meta_kwargs``; the subgroup estimates are then compared by a
+    fixed-effect test: ``Q_between = sum((est_g - est_FE)² / se_g²)`` on ``G - 1`` df, which is
+    metafor's ``rma(yi = est, sei = se, method = "FE")$QE``.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        As for :func:`meta_analysis`.
+    subgroup : str
+        The column that defines the subgroups.
+    within : str or list of str, optional
+        Run one test per group of these columns (e.g. ``["modality", "outcome"]``).
+    **meta_kwargs
+        ``method``, ``ci``, ``alpha``, ``preset``, ``prediction`` of :func:`meta_analysis`.
+
+    Returns
+    -------
+    DataFrame
+        One row per ``within`` group: the ``within`` columns, ``subgroup`` (the column name),
+        ``n_subgroups``, ``subgroups`` (each level with its k, estimate and SE), ``q_between``,
+        ``df``, ``p``, ``i2_between`` (%, ``(Q - df) / Q``) and ``note``. A subgroup of one
+        study enters with that study's own estimate and SE (as in RevMan); with fewer than 2
+        subgroups the test is not run (NaN and a note).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> eff = pd.DataFrame({"comparator": ["sham", "sham", "usual", "usual"],
+    ...                     "yi": [-0.1, -0.2, -0.6, -0.5], "vi": [0.01, 0.02, 0.01, 0.02]})
+    >>> test = subgroup_differences(eff, "comparator", preset="revman5")
+    >>> test[["n_subgroups", "q_between", "df", "p"]].round(4)
+       n_subgroups  q_between  df       p
+    0            2    14.0833   1  0.0002
+    """
+    options = _options(**meta_kwargs)
+    check_choice("subgroup", subgroup, list(effects.columns))
+    within_columns = _check_columns("within", within, effects)
+    studies = _studies(effects)
+    out_columns = [*within_columns, "subgroup", "n_subgroups", "subgroups", "q_between", "df", "p",
+                   "i2_between", "note"]
+    rows = []
+    for labels, positions in _groups(effects, within_columns):
+        part = effects.iloc[positions]
+        estimates, ses, described, notes = [], [], [], []
+        for level, level_positions in _groups(part, [subgroup]):
+            group = studies.take(positions[level_positions])
+            name = level[0]
+            k = int(group.included.sum())
+            if k == 0:
+                notes.append(f"{name}: no usable rows")
+                continue
+            if k == 1:
+                est = float(group.yi[group.included][0])
+                se = math.sqrt(float(group.vi[group.included][0]))
+            else:
+                try:
+                    result = _analyse(group, options, heterogeneity_ci=False)
+                except StatisticsError as error:
+                    notes.append(f"{name}: {error}")
+                    continue
+                est, se = result.estimate, result.se
+            estimates.append(est)
+            ses.append(se)
+            described.append(f"{name} (k={k}, {est:.4g}, SE {se:.4g})")
+        row: dict[str, Any] = dict(zip(within_columns, labels, strict=True))
+        row.update(subgroup=subgroup, n_subgroups=len(estimates), subgroups="; ".join(described))
+        if len(estimates) < 2:
+            notes.append(f"{len(estimates)} subgroup(s) with an estimate: no test")
+            row.update(q_between=math.nan, df=max(len(estimates) - 1, 0), p=math.nan, i2_between=math.nan)
+        else:
+            est_arr, se_arr = np.asarray(estimates), np.asarray(ses)
+            q_between = _q_at(est_arr, se_arr**2, 0.0)
+            df = len(estimates) - 1
+            row.update(q_between=q_between, df=df, p=float(special.chdtrc(df, q_between)),
+                       i2_between=max(0.0, 100 * (q_between - df) / q_between) if q_between > 0 else 0.0)
+        row["note"] = "; ".join(notes)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=out_columns)
+
+
+def egger_test(effects: pd.DataFrame, min_k: int = 10, alpha: float = 0.05) -> EggerResult:
+    """Egger's regression test for small-study effects (funnel-plot asymmetry).
+
+    Classic Egger: weighted least squares of ``yi`` on ``sei`` with weights ``1 / vi``
+    (equivalently, ``yi / sei`` on ``1 / sei``), and a t test with k - 2 df of the coefficient of
+    ``sei``, Egger's intercept. This is metafor's ``regtest(res, model = "lm")``; it does not
+    depend on the tau² estimator.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        As for :func:`meta_analysis`.
+    min_k : int
+        Below this many studies the test is not run (Cochrane: at least 10).
+    alpha : float
+        Coverage ``1 - alpha`` of the CI of the limit estimate.
+
+    Returns
+    -------
+    EggerResult
+        ``run=False`` with a reason (``"Egger needs k >= 10 (k=7)"``) when there are too few
+        studies or their SEs do not vary; the test never raises for the data.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> few = pd.DataFrame({"yi": [-0.4, -0.2, -0.9], "vi": [0.02, 0.03, 0.04]})
+    >>> res = egger_test(few)
+    >>> res.run, res.reason
+    (False, 'Egger needs k >= 10 (k=3)')
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ValueError(f"The value for `alpha` must be a number between 0 and 1, but {alpha!r} was passed.")
+    if isinstance(min_k, bool) or not isinstance(min_k, (int, np.integer)) or min_k < 3:
+        raise ValueError(f"The value for `min_k` must be an integer >= 3, but {min_k!r} was passed.")
+    studies = _studies(effects)
+    measure = _single_measure(studies)
+    yi, vi = studies.yi[studies.included], studies.vi[studies.included]
+    k = len(yi)
+
+    def not_run(reason: str) -> EggerResult:
+        nan = math.nan
+        return EggerResult(k, nan, nan, nan, float(k - 2), nan, nan, nan, nan, _EGGER_METHOD, False, reason,
+                           measure)
+
+    if k < min_k:
+        return not_run(f"Egger needs k >= {min_k} (k={k})")
+    sei = np.sqrt(vi)
+    if float(np.ptp(sei)) <= 1e-8 * float(sei.mean()):
+        return not_run("the standard errors do not vary: Egger's regression cannot be fitted")
+    w = 1.0 / vi
+    design = np.column_stack([np.ones(k), sei])
+    xtwx = design.T @ (design * w[:, None])
+    xtwx_inv = np.linalg.inv(xtwx)
+    beta = xtwx_inv @ (design.T @ (w * yi))
+    residuals = yi - design @ beta
+    df = k - 2
+    sigma2 = float(w @ (residuals * residuals)) / df
+    cov = sigma2 * xtwx_inv
+    se_limit, se_bias = math.sqrt(cov[0, 0]), math.sqrt(cov[1, 1])
+    t = float(beta[1]) / se_bias
+    crit = float(special.stdtrit(df, 1 - alpha / 2))
+    return EggerResult(
+        k=k, intercept=float(beta[1]), se=se_bias, t=t, df=float(df), p=float(2 * special.stdtr(df, -abs(t))),
+        limit_estimate=float(beta[0]), limit_ci_low=float(beta[0]) - crit * se_limit,
+        limit_ci_high=float(beta[0]) + crit * se_limit, method=_EGGER_METHOD, run=True, reason="",
+        measure=measure,
+    )
