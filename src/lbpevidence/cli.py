@@ -133,6 +133,81 @@ def _cmd_table(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_EVIDENCE_OPTIONS = ("modality", "design", "population", "participants", "comparator", "finding", "source",
+                     "location", "verified")
+_DUPLICATE_REASONS = {"doi": "same DOI", "pmid": "same PMID", "title-author-year": "same title, first author and year"}
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    """Import FILE, refuse duplicates unless --force, validate, append atomically."""
+    from .errors import ReferenceTableError
+    from .importers import apply_evidence, find_duplicates, import_records
+    from .paths import resolve_refs_file
+    from .references import read_references
+    from .refsio import append_entries
+
+    refs_path = resolve_refs_file(args.refs, "studies.bib")
+    if not refs_path.is_file():
+        print(f"lbpevidence add: --refs {refs_path}: no such .bib file (create an empty one to start a new table)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if not Path(args.file).is_file():
+        print(f"lbpevidence add: {args.file}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    existing, _ = read_references(refs_path, strict=False)  # its problems are reported by the append
+    try:
+        records, problems = import_records(args.file, args.format, existing=existing, strict=False)
+    except ValueError as exc:  # the format cannot be told
+        print(f"lbpevidence add: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for message, severity in zip(problems["message"], problems["severity"], strict=True):
+        print(message if severity == "error" else f"warning: {message}")
+    if (problems["severity"] == "error").any():
+        print(f"{args.file}: cannot import; nothing was written", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+    duplicates = find_duplicates(records, existing)
+    refused = 0
+    for row in duplicates[duplicates["status"] != "new"].itertuples(index=False):
+        if row.match_in == "existing":
+            other = f"existing entry {row.match_key} ({refs_path}:{row.match_line})"
+        else:
+            other = f"{row.match_key} (line {row.match_line} of this import)"
+        reason = _DUPLICATE_REASONS.get(row.rule, f"title {row.score:.0f}% similar")
+        kind = "duplicate" if row.status == "duplicate" else "possible duplicate"
+        outcome = "added anyway (--force)" if args.force else "not added"
+        print(f"{args.file}:{row.source_line} {row.key}: {kind} of {other}: {reason}; {outcome}")
+        refused += not args.force
+    keep = duplicates["status"].eq("new").to_numpy() | args.force
+    records = records[keep]
+    if not len(records):
+        print(f"nothing to add: {refused} duplicate(s) refused (--force adds them)", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+    evidence = {name: getattr(args, name) for name in _EVIDENCE_OPTIONS if getattr(args, name) is not None}
+    records = apply_evidence(records, **evidence)
+    try:
+        result = append_entries(refs_path, records, backup=args.backup, dry_run=args.dry_run)
+    except ReferenceTableError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s); nothing was written to {refs_path} (line numbers are those the "
+              "file would have had)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    for problem in result.warnings:
+        print(f"warning: {problem}")
+    verb = "added" if result.written else "would add"
+    for key in result.keys:
+        print(f"{verb} {key}")
+    summary = f"{verb} {len(result.keys)} entr{'y' if len(result.keys) == 1 else 'ies'} to {refs_path}"
+    if result.backup:
+        summary += f" (previous version kept as {result.backup})"
+    if refused:
+        summary += f"; refused {refused} duplicate(s) (--force adds them)"
+    print(summary + ("" if result.written else " (dry run: nothing was written)"), file=sys.stderr)
+    return EXIT_PROBLEMS if refused else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     from . import __version__
@@ -154,6 +229,25 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--columns", help="comma-separated columns (default: a readable selection)")
     table.add_argument("--schema", choices=["studies", "printed", "bibliography"])
     table.set_defaults(func=_cmd_table)
+
+    add = sub.add_parser("add", help="import records from a .bib/.ris/.nbib export into studies.bib")
+    add.add_argument("file", help="the export: BibTeX .bib, RIS .ris, PubMed .nbib (or MEDLINE .txt)")
+    add.add_argument("--refs", help="studies.bib or refs/ folder to append to (default: the bundled refs/)")
+    add.add_argument("--format", choices=["bibtex", "ris", "medline"], help="format of FILE (default: detected)")
+    add.add_argument("--modality", help="modality term(s) for every record, ';'-separated")
+    add.add_argument("--design", help="design term (rct, systematic-review, ...)")
+    add.add_argument("--population", help="population term (acute, chronic, mixed, ...)")
+    add.add_argument("--participants", help="number of participants")
+    add.add_argument("--comparator", help="comparator term(s), ';'-separated")
+    add.add_argument("--finding", help="finding term (benefit, small-benefit, no-difference, ...)")
+    add.add_argument("--source", metavar="URL",
+                     help="URL(s) of the page(s) read, space-separated; {pmid}, {doi}, {key} are filled per record")
+    add.add_argument("--location", metavar="TEXT", help="where on the source the facts were seen")
+    add.add_argument("--verified", metavar="DATE", help="date checked against the source, YYYY-MM-DD")
+    add.add_argument("--force", action="store_true", help="add duplicates and possible duplicates too")
+    add.add_argument("--backup", action="store_true", help="keep the previous studies.bib as studies.bib.bak")
+    add.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    add.set_defaults(func=_cmd_add)
     return parser
 
 

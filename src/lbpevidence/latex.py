@@ -40,7 +40,7 @@ _SYMBOLS = {
     "TH": "Þ", "ng": "ŋ", "NG": "Ŋ", "textendash": "–", "textemdash": "—", "ldots": "…",
     "dots": "…", "textquoteright": "’", "textquoteleft": "‘", "textregistered": "®",
     "texttrademark": "™", "copyright": "©", "textdegree": "°", "textperiodcentered": "·",
-    "S": "§", "P": "¶", "pounds": "£", "euro": "€", "textasciitilde": "~", "textbackslash": "\\",
+    "S": "§", "P": "¶", "pounds": "£", "euro": "€", "textasciitilde": "\x05", "textbackslash": "\\",
     "TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "times": "×", "pm": "±", "le": "≤",
     "ge": "≥", "leq": "≤", "geq": "≥", "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ",
     "epsilon": "ε", "kappa": "κ", "lambda": "λ", "mu": "μ", "pi": "π", "sigma": "σ", "tau": "τ",
@@ -58,7 +58,7 @@ _SWITCHES = {"em", "it", "bf", "sc", "tt", "rm", "sf", "sl", "normalfont", "smal
 _ESCAPED = {"&": "&", "%": "%", "$": "$", "#": "#", "_": "_", "{": "{", "}": "}", " ": " ", ",": " ",
             ";": " ", ":": " ", "!": "", "/": "", "-": "", "\\": " "}
 
-_PARKED = {"{": "\x02", "}": "\x03"}
+_PARKED = {"{": "\x02", "}": "\x03", "$": "\x04", "~": "\x05"}
 _MARKUP = re.compile(r"[\\{}~$]|--|``|''")
 _ACCENT_ARG = re.compile(r"\\([\"'`^~=.uvHckrdb])(?:\s*\{\s*(\\?[A-Za-z])\s*\}|(?<=[\"'`^~=.])\s*(\\?[A-Za-z])"
                          r"|\s+(\\?[A-Za-z]))")
@@ -109,8 +109,8 @@ def decode_latex(value: str) -> str:
 
     Examples
     --------
-    >>> decode_latex(r"Sch{\\"o}n \\c{c}a {\\'\\i} 50\\% \\{x\\}")
-    'Schön ça í 50% {x}'
+    >>> decode_latex(r"Sch{\\"o}n \\c{c}a {\\'\\i} 50\\% \\{x\\} \\$5 \\textasciitilde{}")
+    'Schön ça í 50% {x} $5 ~'
     >>> decode_latex("``Quoted'' --- {DNA} in $\\\\alpha$-cells")
     '“Quoted” — DNA in α-cells'
     """
@@ -123,7 +123,7 @@ def decode_latex(value: str) -> str:
     text = _COMMAND.sub(_command, text)
     text = text.replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”")
     text = text.replace("{", "").replace("}", "").replace("$", "").replace("~", " ")
-    text = text.replace("\x02", "{").replace("\x03", "}")
+    text = text.replace("\x02", "{").replace("\x03", "}").replace("\x04", "$").replace("\x05", "~")
     return _SPACES.sub(" ", text).strip()
 
 
