@@ -481,3 +481,10 @@ def test_blank_keys_fall_back_to_the_index() -> None:
                            index=[5, 6, 7])
     assert meta_analysis(effects, method="FE", ci="wald").keys == ("5", "6", "c")
     assert meta_analysis(effects.drop(columns="key"), method="FE", ci="wald").keys == ("5", "6", "7")
+
+
+def test_meta_by_on_a_result_column_name_keeps_one_column() -> None:
+    effects = pd.DataFrame({"measure": ["MD", "MD", "MD"], "yi": [1.0, 2.0, 3.0], "vi": [1.0, 1.0, 1.0]})
+    table = meta_by(effects, by=["measure"])
+    assert list(table.columns).count("measure") == 1
+    assert table.set_index("measure").loc["MD", "k"] == 3

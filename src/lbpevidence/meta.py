@@ -755,7 +755,8 @@ def meta_by(effects: pd.DataFrame, by: str | Sequence[str], **meta_kwargs: Any) 
     -------
     DataFrame
         One row per group, groups in sorted order (missing labels last): the ``by`` columns,
-        then :data:`RESULT_COLUMNS`. A group with fewer than 2 usable rows is kept with NaN
+        then :data:`RESULT_COLUMNS` (a result column that is also a ``by`` column, such as
+        ``measure``, appears once). A group with fewer than 2 usable rows is kept with NaN
         statistics and a note (``"k=1: not pooled ..."``); so is a group whose MD rows mix
         instruments (MD100 and SMD are on a common scale and are pooled).
 
@@ -789,8 +790,9 @@ def meta_by(effects: pd.DataFrame, by: str | Sequence[str], **meta_kwargs: Any) 
                 measure = ", ".join(found)
             row = _empty_row(int(group.included.sum()), options, measure, str(error),
                              int((~group.included).sum()))
-        rows.append({**dict(zip(columns, labels, strict=True)), **row})
-    return pd.DataFrame(rows, columns=[*columns, *RESULT_COLUMNS])
+        rows.append({**row, **dict(zip(columns, labels, strict=True))})
+    # A `by` column that is also a result column (e.g. "measure") appears once, as the group label.
+    return pd.DataFrame(rows, columns=[*columns, *(c for c in RESULT_COLUMNS if c not in columns)])
 
 
 def leave_one_out(effects: pd.DataFrame, **meta_kwargs: Any) -> pd.DataFrame:
