@@ -34,7 +34,7 @@ OUTCOME_COLUMNS = [
     "key", "outcome", "instrument", "timepoint_weeks", "window", "intervention", "intervention_detail", "comparator",
     "comparator_detail", "data_type", "mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl",
     "events_int", "events_ctl", "effect_type", "estimate", "ci_low", "ci_high", "se", "sign_convention",
-    "n_total", "k_studies", "pool", "source_url", "source_location", "notes",
+    "n_total", "k_studies", "reported_certainty", "pool", "source_url", "source_location", "notes",
 ]
 REQUIRED_COLUMNS = ("key", "outcome", "instrument", "timepoint_weeks", "intervention", "comparator",
                     "data_type", "source_url", "source_location")
@@ -47,6 +47,7 @@ NUMERIC_COLUMNS = FLOAT_COLUMNS + INT_COLUMNS
 DERIVED_COLUMNS = ["line", "modality", "comparator_class", "design", "level", "population",
                    "study", "study_unverified", "valid"]
 
+CERTAINTY_LEVELS = ("high", "moderate", "low", "very low")
 _MAX_N = 100_000          # no single trial arm in this field comes near this
 _MAX_WEEKS = 520          # ten years of follow-up
 _URL = re.compile(r"^https?://\S+$")
@@ -109,6 +110,10 @@ def _check_terms(row: _Row) -> None:
             hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
             row.add(column, repr(text), f"a known {kind}{hint}; see refs/README.md")
         row.values[column] = term or text
+    certainty = row.text("reported_certainty").lower()
+    if certainty and certainty not in CERTAINTY_LEVELS:
+        row.add("reported_certainty", repr(row.text("reported_certainty")), f"one of {list(CERTAINTY_LEVELS)} or empty")
+    row.values["reported_certainty"] = certainty
     pool = row.text("pool").lower() or "yes"
     if pool not in ("yes", "no"):
         row.add("pool", repr(row.text("pool")), "'yes', 'no' or empty (= yes)")

@@ -36,6 +36,10 @@ __all__ = [
     "ROB_JUDGEMENTS",
     "SIGN_CONVENTIONS",
     "TIME_WINDOWS",
+    "OUTCOME_MIDS",
+    "MID_SOURCE",
+    "TYPICAL_SD_0_100",
+    "TYPICAL_SD_SOURCE",
     "Comparator",
     "Design",
     "Instrument",
@@ -254,6 +258,8 @@ INSTRUMENTS: dict[str, Instrument] = _index(
     Instrument("pain-relief-0-5", "Pain relief, 0-5 (higher = more relief)", outcome="pain",
                scale_min=0, scale_max=5, lower_is_better=False),
     Instrument("pain-smd", "Pain, standardised (SD units)", outcome="pain", kind="standardised"),
+    Instrument("sf36-bodily-pain", "SF-36 bodily pain, 0-100 (higher = less pain)", outcome="pain",
+               scale_min=0, scale_max=100, lower_is_better=False),
     Instrument("rmdq-24", "Roland-Morris Disability Questionnaire, 0-24", outcome="disability",
                scale_min=0, scale_max=24),
     Instrument("rmdq-23", "Modified Roland-Morris, 0-23", outcome="disability", scale_min=0, scale_max=23),
@@ -271,11 +277,43 @@ INSTRUMENTS: dict[str, Instrument] = _index(
                kind="standardised", lower_is_better=False),
 )
 
+# Minimal important differences between groups, on a 0-100 scale, per outcome. The thresholds
+# Hayden et al. set in advance for the Cochrane exercise review (CD009790.pub2): a difference of
+# 15 points in pain and 10 points in functional limitation counts as clinically important.
+MID_SOURCE = ("Hayden JA et al. Exercise therapy for chronic low back pain. Cochrane Database Syst Rev 2021, "
+              "CD009790.pub2, doi:10.1002/14651858.CD009790.pub2; Methods (Data collection and analysis), read on "
+              "https://cochranelibrary.com/cdsr/doi/10.1002/14651858.CD009790.pub2/full/zh_HANS")
+OUTCOME_MIDS: dict[str, float] = {"pain": 15.0, "disability": 10.0}
+
+# Typical between-person SDs on 0-100 scales, used only to re-express an SMD in familiar units
+# (SMD x typical SD): the control-group SDs of the Cochrane massage review's summary-of-findings
+# table 2 (pain 26.7, function 17.7; Furlan 2015, CD001929.pub3).
+TYPICAL_SD_SOURCE = ("Furlan AD et al. Massage for low-back pain. Cochrane Database Syst Rev 2015, CD001929.pub3, "
+                     "summary of findings table 2, control-group SDs; "
+                     "https://pmc.ncbi.nlm.nih.gov/articles/PMC8734598/table/CD001929-tbl-0002")
+TYPICAL_SD_0_100: dict[str, float] = {"pain": 26.7, "disability": 17.7}
+
+
 # Follow-up windows: a fixed project convention. Cochrane Back and Neck reviews use similar
 # windows (CD009365.pub2 abstract, http://47.251.13.51:8081/37646368: short term "within three
 # months"), but definitions vary between reviews. Upper bounds sit just above 3 and 12 months
 # (13.1 and 52.2 weeks) so that "3 months" and "12 months" converted at 4.345 weeks per month
 # (13.035 and 52.14 weeks) stay in the window the source meant.
+def _with_mids(instruments: dict[str, Instrument]) -> dict[str, Instrument]:
+    """Give each bounded continuous instrument the outcome MID rescaled to its own range."""
+    import dataclasses
+
+    out = {}
+    for term, inst in instruments.items():
+        if inst.kind == "continuous" and inst.scale_range and inst.outcome in OUTCOME_MIDS and inst.mid is None:
+            mid = OUTCOME_MIDS[inst.outcome] * inst.scale_range / 100
+            inst = dataclasses.replace(inst, mid=mid, mid_source=f"{MID_SOURCE}; rescaled from 0-100")
+        out[term] = inst
+    return out
+
+
+INSTRUMENTS = _with_mids(INSTRUMENTS)
+
 TIME_WINDOWS: dict[str, TimeWindow] = _index(
     TimeWindow("immediate", "Immediate (up to 1 week)", lower=-1.0, upper=1.0),
     TimeWindow("short-term", "Short term (over 1 week to 3 months)", lower=1.0, upper=13.1),
