@@ -50,8 +50,8 @@ def references(keys, rob=None, pedro=None):
                          "participants": pd.array([200] * len(keys), dtype="Int64")})
 
 
-def graded(effects, pool, refs=None, rules=GradeRules(), overrides=None):
-    table = grade(effects, pool, rules, references=refs, overrides=overrides)
+def graded(effects, pool, refs=None, rules=None, overrides=None):
+    table = grade(effects, pool, rules or GradeRules(), references=refs, overrides=overrides)
     return table[table["basis"].isin(["pooled", "single trial"])].iloc[0]
 
 

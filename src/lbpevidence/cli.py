@@ -208,6 +208,65 @@ def _cmd_add(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if refused else EXIT_OK
 
 
+def _audit_claims(folder: Path):
+    """The article's claims against the evidence verdicts, or None while lbpevidence.grading is missing."""
+    try:
+        from . import grading  # noqa: F401  (the claims need its verdicts)
+        from .review import load_review
+    except ImportError:
+        return None
+    if not all((folder / name).is_file() for name in ("studies.bib", "outcomes.csv", "claims.csv")):
+        return None
+    return load_review(folder).claims
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    """Audit the printed citations (and the claims, when grading exists); exit 0 whatever the verdicts."""
+    import pandas as pd
+
+    from .audit import audit_citations
+    from .errors import ReferenceTableError
+    from .paths import bundled_refs
+    from .references import read_references
+
+    target = Path(args.path) if args.path else bundled_refs()
+    folder = target if target.is_dir() else target.parent
+    printed = folder / "article.bib" if target.is_dir() else target
+    studies = folder / "studies.bib" if (folder / "studies.bib").is_file() else bundled_refs() / "studies.bib"
+    try:  # ClaimsTableError and OutcomeTableError are ReferenceTableErrors
+        result = audit_citations(read_references(printed, schema="printed"), read_references(studies))
+        claims = _audit_claims(folder)
+    except ReferenceTableError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    citations, wrong = result.citations, result.wrong_field_table()
+    claim_columns = ["claim_id", "modality", "outcome", "claimed_strength", "verdict", "evidence_verdict",
+                     "certainty", "basis", "reason"]
+    if args.format == "json":
+        payload = {"citations": json.loads(citations.to_json(orient="records", force_ascii=False)),
+                   "wrong_fields": json.loads(wrong.to_json(orient="records", force_ascii=False))}
+        if claims is not None:
+            payload["claims"] = json.loads(claims.to_json(orient="records", force_ascii=False))
+        print(json.dumps(payload, ensure_ascii=False, indent=1))
+    elif args.format == "csv":
+        sys.stdout.write(format_table(citations, "csv"))
+        if claims is not None:
+            sys.stdout.write("\n" + format_table(claims, "csv"))
+    else:
+        shown = citations.assign(score=citations["score"].round(2))
+        columns = ["printed_number", "key", "verdict", "best_match", "score", "wrong_fields", "resembles"]
+        sys.stdout.write("## Citations\n\n" + format_table(shown[columns], "markdown") + "\n")
+        sys.stdout.write("".join(f"- [{n}] {text}\n" for n, text in zip(citations["printed_number"],
+                                                                       citations["explanation"], strict=True)))
+        if len(wrong):
+            sys.stdout.write("\n## Wrong fields\n\n" + format_table(wrong, "markdown"))
+        if claims is not None and len(claims):
+            table = claims[[c for c in claim_columns if c in claims.columns]]
+            sys.stdout.write("\n## Claims\n\n" + format_table(table.astype(object).where(pd.notna(table), ""),
+                                                               "markdown"))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     from . import __version__
@@ -248,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--backup", action="store_true", help="keep the previous studies.bib as studies.bib.bak")
     add.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
     add.set_defaults(func=_cmd_add)
+
+    audit = sub.add_parser("audit", help="audit the article's printed citations (and its claims); exit 0 unless "
+                                         "the input is invalid")
+    audit.add_argument("path", nargs="?", help="article.bib or refs/ folder (default: the bundled refs/)")
+    audit.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
+    audit.set_defaults(func=_cmd_audit)
     return parser
 
 
