@@ -39,6 +39,21 @@ def bib_entry(key: str = "doe2020trial", entry_type: str = "article", drop: tupl
     return f"@{entry_type}{{{key},\n{body}}}\n"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Tests never read or write the user's cache (~/.cache/lbpevidence)."""
+    import os
+
+    folder = tmp_path_factory.mktemp("lbpevidence-cache")
+    previous = os.environ.get("LBPEVIDENCE_CACHE_DIR")
+    os.environ["LBPEVIDENCE_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("LBPEVIDENCE_CACHE_DIR", None)
+    else:
+        os.environ["LBPEVIDENCE_CACHE_DIR"] = previous
+
+
 @pytest.fixture
 def write(tmp_path):
     """Write text (or bytes) to a file in tmp_path and return its path."""

@@ -36,6 +36,9 @@ from typing import Literal, overload
 
 import pandas as pd
 
+from .cache import cache_key
+from .cache import load as load_cached
+from .cache import store as store_cached
 from .errors import Problem, ReferenceTableError, check_choice, problems_frame, raise_for_problems
 from .latex import decode_latex, normalise_pages
 from .names import last_name, split_authors
@@ -304,7 +307,7 @@ def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
     strings: dict[str, str] = {}
     records: list[dict] = []
     first_line_of: dict[str, int] = {}
-    for offset, chunk in _chunks(text):
+    for offset, chunk in _progress(_chunks(text), len(text), file):
         library = bibtexparser.parse_string(chunk, parse_stack=[])
         for block in library.blocks:
             line = offset + (block.start_line or 0) + 1
@@ -358,6 +361,25 @@ def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
         problems.extend(check_record(record, file, schema))
     problems.sort(key=lambda p: (p.line, p.key, p.field))
     return _to_frame(records), problems
+
+
+_PROGRESS_MIN_CHARS = 4 * _CHUNK_CHARS  # about 2 s of parsing: below that a bar is noise
+
+
+def _progress(chunks: Iterator[tuple[int, str]], total: int, file: str) -> Iterator[tuple[int, str]]:
+    """Show a tqdm bar on stderr for large files, only when stderr is a terminal."""
+    import sys
+
+    if total < _PROGRESS_MIN_CHARS or not sys.stderr.isatty():
+        yield from chunks
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="B", unit_scale=True, desc=f"reading {Path(file).name}", file=sys.stderr,
+              leave=False) as bar:
+        for offset, chunk in chunks:
+            yield offset, chunk
+            bar.update(len(chunk))
 
 
 def _describe_failure(raw: str) -> str:
@@ -469,8 +491,15 @@ def read_references(path: str | Path | None = None, *, strict: bool = True, sche
         problems = [Problem(file, 0, "", "", "a directory", f"a .bib file (or a folder holding {default_name})")]
         table = _empty_table()
     else:
-        text, problems = _decode_bytes(file_path.read_bytes(), file)
-        table, problems = parse_bibtex(text, file, schema, problems)
+        data = file_path.read_bytes()
+        key = cache_key(data, "references", schema, file)
+        cached = load_cached(key)
+        if cached is not None:
+            table, problems = cached
+        else:
+            text, problems = _decode_bytes(data, file)
+            table, problems = parse_bibtex(text, file, schema, problems)
+            store_cached(key, (table, problems))
     table.attrs["path"] = file
     if strict:
         raise_for_problems(problems, ReferenceTableError,

@@ -1,0 +1,72 @@
+"""The parse cache: keyed by content, stored outside refs/, never trusted blindly."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import bib_entry
+
+import lbpevidence as lbp
+from lbpevidence import cache, references
+
+
+def test_second_read_comes_from_the_cache(write, monkeypatch):
+    path = write(bib_entry("a"))
+    first = lbp.read_references(path)
+    monkeypatch.setattr(references, "parse_bibtex", lambda *a, **k: pytest.fail("parsed again"))
+    second = lbp.read_references(path)
+    assert second.equals(first) and second is not first
+
+
+def test_a_one_byte_change_is_picked_up(write):
+    path = write(bib_entry("a", year="2020"))
+    assert lbp.read_references(path).year.tolist() == [2020]
+    path.write_bytes(path.read_bytes().replace(b"2020", b"2021"))
+    assert lbp.read_references(path).year.tolist() == [2021]
+
+
+def test_cached_problems_are_raised_again(write):
+    path = write(bib_entry("a", modality="acupunture"))
+    for _ in range(2):
+        with pytest.raises(lbp.ReferenceTableError, match="acupunture"):
+            lbp.read_references(path)
+
+
+def test_cache_lives_outside_refs(write):
+    path = write(bib_entry("a"))
+    lbp.read_references(path)
+    folder = cache.cache_dir()
+    assert list(folder.glob("*.pickle"))
+    assert path.parent not in folder.parents and folder != path.parent
+
+
+def test_corrupt_entry_is_a_miss(write):
+    path = write(bib_entry("corrupt"))
+    lbp.read_references(path)
+    for entry in cache.cache_dir().glob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    assert lbp.read_references(path).key.tolist() == ["corrupt"]
+
+
+def test_cache_can_be_turned_off(write, monkeypatch):
+    monkeypatch.setenv("LBPEVIDENCE_NO_CACHE", "1")
+    path = write(bib_entry("off"))
+    before = set(cache.cache_dir().glob("*.pickle"))
+    lbp.read_references(path)
+    assert set(cache.cache_dir().glob("*.pickle")) == before
+
+
+def test_key_depends_on_content_schema_and_path():
+    base = cache.cache_key(b"x", "references", "studies", "/a.bib")
+    assert base != cache.cache_key(b"y", "references", "studies", "/a.bib")
+    assert base != cache.cache_key(b"x", "references", "printed", "/a.bib")
+    assert base != cache.cache_key(b"x", "references", "studies", "/b.bib")
+
+
+def test_unwritable_cache_dir_does_not_break_a_load(write, monkeypatch, tmp_path):
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("LBPEVIDENCE_CACHE_DIR", str(blocker / "sub"))
+    assert lbp.read_references(write(bib_entry("ok"))).key.tolist() == ["ok"]
+    assert os.path.isfile(blocker)
