@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{'ours/s':>8s} {'bare MiB':>9s} {'ours MiB':>9s} {'mem ratio':>9s}")
     for label, path in files:
         bare_times, our_times = [], []
-        for i in range(args.repeat):  # alternate so both see the same machine load
+        for _ in range(args.repeat):  # alternate so both see the same machine load
             bare_times.append(measure(bare, path, False)[0])
             our_times.append(measure(ours, path, False)[0])
         memory = not args.no_memory

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal, overload
 
@@ -99,7 +100,7 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
             cut_points.append(pos)
     cut_points.append(len(text))
     line = 0
-    for begin, end in zip(cut_points, cut_points[1:], strict=False):
+    for begin, end in pairwise(cut_points):
         piece = text[begin:end]
         yield line, piece
         line += piece.count("\n")
