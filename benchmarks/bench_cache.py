@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_references import REAL_FILES, SHARED, _clear_caches, synthetic_bib  # noqa: E402
+from bench_references import REAL_FILES, SHARED, _clear_caches, synthetic_bib
 
 os.environ["LBPEVIDENCE_CACHE_DIR"] = tempfile.mkdtemp(prefix="lbp-cache-bench-")
-import lbpevidence as lbp  # noqa: E402
+import lbpevidence as lbp
 
 
 def main() -> None:

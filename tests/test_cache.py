@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import bib_entry
 
 import lbpevidence as lbp
+from conftest import bib_entry
 from lbpevidence import cache, references
 
 

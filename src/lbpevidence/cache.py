@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_dir", "cache_key", "load", "store", "enabled"]
+__all__ = ["cache_dir", "cache_key", "enabled", "load", "store"]
 
 
 def enabled() -> bool:
