@@ -83,3 +83,14 @@ def test_the_real_papers_behind_the_printed_citations_are_present(refs):
     cherkin = refs.set_index("key").loc["cherkin2009randomized"]
     assert (cherkin.journal, cherkin.year, cherkin.volume, cherkin.issue, cherkin.pages) == (
         "Arch Intern Med", 2009, "169", "9", "858–866")
+
+
+def test_readme_coverage_table_matches_the_data(refs, outcomes):
+    from conftest import REPO
+
+    from lbpevidence.cli import format_table
+    from lbpevidence.review import coverage
+
+    readme = (REPO / "refs" / "README.md").read_text(encoding="utf-8")
+    printed = readme.split("<!-- coverage:start -->\n", 1)[1].split("<!-- coverage:end -->", 1)[0]
+    assert printed == format_table(coverage(refs, outcomes), "markdown")

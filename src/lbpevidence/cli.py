@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["main", "format_table"]
+__all__ = ["format_table", "main"]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -267,6 +267,53 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _base_folder(base: str, refs: Path, scratch: Path) -> Path:
+    """A refs/ folder for ``--base``: an existing folder, or the same files at a git revision."""
+    import subprocess
+
+    if Path(base).is_dir():
+        return Path(base)
+    top = subprocess.run(["git", "-C", str(refs), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    if top.returncode != 0:
+        raise ValueError(f"The value for `--base` must be a folder or a git revision, but {base!r} was passed "
+                         f"and {refs} is not inside a git repository.")
+    inside = refs.resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    found = False
+    for name in ("studies.bib", "outcomes.csv", "article.bib", "claims.csv", "overrides.csv"):
+        shown = subprocess.run(["git", "-C", top.stdout.strip(), "show", f"{base}:{inside}/{name}"],
+                               capture_output=True)
+        if shown.returncode == 0:
+            (scratch / name).write_bytes(shown.stdout)
+            found = True
+    if not found:
+        raise ValueError(f"The value for `--base` must be a folder or a git revision holding {inside}/, "
+                         f"but {base!r} was passed.")
+    return scratch
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .errors import LbpEvidenceError
+    from .paths import bundled_refs
+    from .review import compare_reviews, diff_markdown, load_review
+
+    refs = Path(args.refs) if args.refs else bundled_refs()
+    with tempfile.TemporaryDirectory(prefix="lbpevidence-base-") as scratch:
+        try:
+            base = _base_folder(args.base, refs, Path(scratch))
+            changes = compare_reviews(load_review(base), load_review(refs))
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_PROBLEMS if isinstance(exc, LbpEvidenceError) else EXIT_USAGE
+    if args.format == "json":
+        print(json.dumps({name: json.loads(table.to_json(orient="records", force_ascii=False))
+                          for name, table in changes.items()}, indent=1, ensure_ascii=False))
+    else:
+        sys.stdout.write(diff_markdown(changes))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     from . import __version__
@@ -313,6 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("path", nargs="?", help="article.bib or refs/ folder (default: the bundled refs/)")
     audit.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
     audit.set_defaults(func=_cmd_audit)
+    diff = sub.add_parser("diff", help="how pooled estimates, certainty and verdicts moved since a base version")
+    diff.add_argument("--base", default="HEAD", help="a git revision (default HEAD) or a refs/ folder to compare with")
+    diff.add_argument("--refs", help="the refs/ folder to review (default: the bundled refs/)")
+    diff.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    diff.set_defaults(func=_cmd_diff)
+
     return parser
 
 

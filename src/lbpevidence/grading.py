@@ -395,7 +395,8 @@ def _grade_group(group: dict, trials: pd.DataFrame, pooled: pd.Series | None, ru
 def _published_rows(effects: pd.DataFrame, rules: GradeRules) -> list[dict]:
     """One verdict row per published pooled estimate (review rows), not re-graded by us."""
     rows = []
-    reviews = effects[(effects["level"] == "review") & effects["usable"]]
+    # pool=no on a review row marks a secondary estimate (another population, a subset): not a verdict.
+    reviews = effects[(effects["level"] == "review") & effects["usable"] & effects["pool"]]
     for row in reviews.itertuples():
         group = {c: getattr(row, c) for c in GROUP_COLUMNS}
         mid = mid_for(row.measure, row.outcome, row.instrument, rules)
