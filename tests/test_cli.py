@@ -78,3 +78,10 @@ def test_import_lbpevidence_is_light():
     code = "import sys, lbpevidence; print([m for m in ('matplotlib', 'scipy', 'nbconvert') if m in sys.modules])"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_every_public_name_resolves():
+    import lbpevidence as lbp
+
+    for name in lbp.__all__:
+        assert getattr(lbp, name) is not None, name
