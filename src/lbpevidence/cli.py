@@ -314,6 +314,45 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_summary(args: argparse.Namespace) -> int:
+    """The headline table: per modality and outcome, the verdict, the certainty and the effect on 0-100."""
+    from .errors import LbpEvidenceError
+    from .report import headline_table
+    from .review import load_review
+
+    try:
+        review = load_review(args.path)
+    except LbpEvidenceError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    sys.stdout.write(format_table(headline_table(review), args.format))
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """Execute the notebooks and write the HTML report to --output; print the index page's path."""
+    from .errors import LbpEvidenceError
+
+    try:
+        from .report import build_report
+
+        index = build_report(args.output, refs=args.refs)
+    except LbpEvidenceError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    except ImportError as exc:
+        print(f"lbpevidence report needs nbclient and nbconvert (pip install 'lbpevidence[report]'): {exc}",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
+    except Exception as exc:  # a notebook cell failed: nbclient's CellExecutionError names the cell
+        if type(exc).__name__ != "CellExecutionError":
+            raise
+        print(f"lbpevidence report: a notebook failed:\n{exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(index)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     from . import __version__
@@ -365,6 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--refs", help="the refs/ folder to review (default: the bundled refs/)")
     diff.add_argument("--format", choices=["markdown", "json"], default="markdown")
     diff.set_defaults(func=_cmd_diff)
+    summary = sub.add_parser("summary", help="the headline: per modality and outcome, the verdict and how sure")
+    summary.add_argument("path", nargs="?", help="refs/ folder (default: the bundled refs/)")
+    summary.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
+    summary.set_defaults(func=_cmd_summary)
+    report = sub.add_parser("report", help="execute the notebooks and write the HTML report (index.html)")
+    report.add_argument("-o", "--output", default="report", help="folder to write (default: ./report)")
+    report.add_argument("--refs", help="refs/ folder to review (default: the bundled refs/)")
+    report.set_defaults(func=_cmd_report)
 
     return parser
 
