@@ -208,8 +208,8 @@ def test_bytes_that_are_not_utf8_are_a_located_problem(write):
     table, problems = problems_of(write(data))
     errors = problems[problems.severity == "error"]
     assert len(table) == 1  # the entry is kept, the bad byte reported
-    assert errors.message.tolist() == [f"{errors.file.iloc[0]}:4 encoding: found byte 0xe9 at column 16 that is not "
-                                       "UTF-8, expected UTF-8 text (save the file as UTF-8)"]
+    assert errors.message.tolist() == [f"{errors.file.iloc[0]}:4 doe2020trial journal: found byte 0xe9 at column 16 "
+                                       "that is not UTF-8, expected UTF-8 text (save the file as UTF-8)"]
 
 
 def test_entry_without_source(write):

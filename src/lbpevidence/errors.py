@@ -62,6 +62,9 @@ class StatisticsError(LbpEvidenceError):
     """A statistic cannot be computed for the data given (the message says why)."""
 
 
+_FOUND_SHOWN = 240  # characters of `found` a message shows
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the input, located as precisely as the input allows.
@@ -83,7 +86,10 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.line else self.file
         who = f" {self.key}" if self.key else ""
         what = f" {self.field}" if self.field else ""
-        return f"{where}{who}{what}: found {self.found}, expected {self.expected}"
+        found = self.found
+        if len(found) > _FOUND_SHOWN:  # a 1 MB value stays in `found`; the message shows its start
+            found = f"{found[:_FOUND_SHOWN - 40]}... ({len(found):,} characters)"
+        return f"{where}{who}{what}: found {found}, expected {self.expected}"
 
 
 PROBLEM_COLUMNS = ["file", "line", "key", "field", "found", "expected", "severity", "message"]

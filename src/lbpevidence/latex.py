@@ -59,7 +59,8 @@ _ESCAPED = {"&": "&", "%": "%", "$": "$", "#": "#", "_": "_", "{": "{", "}": "}"
             ";": " ", ":": " ", "!": "", "/": "", "-": "", "\\": " "}
 
 _PARKED = {"{": "\x02", "}": "\x03", "$": "\x04", "~": "\x05"}
-_MARKUP = re.compile(r"[\\{}~$]|--|``|''")
+# Line breaks and tabs too: a value written over several lines is collapsed to one, like any other.
+_MARKUP = re.compile(r"[\\{}~$\n\r\t]|--|``|''")
 _ACCENT_ARG = re.compile(r"\\([\"'`^~=.uvHckrdb])(?:\s*\{\s*(\\?[A-Za-z])\s*\}|(?<=[\"'`^~=.])\s*(\\?[A-Za-z])"
                          r"|\s+(\\?[A-Za-z]))")
 _COMMAND = re.compile(r"\\([A-Za-z]+)\s*(\{\})?")
@@ -69,7 +70,7 @@ _SPACES = re.compile(r"\s+")
 
 
 def needs_decoding(value: str) -> bool:
-    """True when ``value`` contains LaTeX markup, braces, ties or dashes to convert.
+    """True when ``value`` contains LaTeX markup, braces, ties, dashes or line breaks to convert.
 
     >>> needs_decoding("Spine"), needs_decoding("{S}pine")
     (False, True)

@@ -16,9 +16,11 @@ True
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, overload
 
@@ -50,6 +52,10 @@ DERIVED_COLUMNS = ["line", "modality", "comparator_class", "design", "level", "p
 CERTAINTY_LEVELS = ("high", "moderate", "low", "very low")
 _MAX_N = 100_000          # no single trial arm in this field comes near this
 _MAX_WEEKS = 520          # ten years of follow-up
+_CSV_FIELD_LIMIT = 2**31 - 1  # the csv module's default cell limit is 131,072 characters
+_MAX_INT = 2**53          # integers above this are not exact as floats; counts are checked against _MAX_N
+# Control characters other than tab and line breaks: a damaged file, or one not saved as UTF-8.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL = re.compile(r"^https?://\S+$")
 _ARM_COLUMNS = ("mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl")
 
@@ -62,6 +68,7 @@ class _Row:
         self.line = line
         self.file = file
         self.key = (raw.get("key") or "").strip()
+        self.end_line = line
         self.values: dict[str, object] = {}
         self.problems: list[Problem] = []
 
@@ -76,8 +83,11 @@ class _Row:
         if not text:
             return None
         try:
-            value = float(text)
+            # float() also reads '1_000' and non-ASCII digits ('１２'): the data dictionary allows neither.
+            value = float(text) if text.isascii() and "_" not in text else None
         except ValueError:
+            value = None
+        if value is None:
             self.add(column, repr(text), "an integer" if integer else "a number (decimal point '.')")
             return None
         if not math.isfinite(value):
@@ -87,8 +97,23 @@ class _Row:
             if value != int(value):
                 self.add(column, repr(text), "a whole number")
                 return None
+            if abs(value) > _MAX_INT:  # '1e308' is whole, but no count is that large (nor fits Int64)
+                self.add(column, repr(text), f"a count of at most {_MAX_N:,}")
+                return None
             return int(value)
         return value
+
+
+def _check_cells(row: _Row, header: list[str], cells: list[str], end_line: int) -> None:
+    """Cells that hold control characters, or line breaks (a quote left open swallows the rows after it)."""
+    for column, cell in zip(header, cells, strict=False):
+        match = _CONTROL.search(cell)
+        if match:
+            row.add(column, f"a control character U+{ord(match.group()):04X} at position {match.start() + 1}",
+                    "printable text (a NUL or other control byte means a damaged file, or one not saved as UTF-8)")
+        if "\n" in cell or "\r" in cell:
+            row.add(column, f"a quoted cell running over lines {row.line}-{end_line} (a quote left open?)",
+                    "one line per row: close the quote, and no line breaks inside a cell")
 
 
 def _check_terms(row: _Row) -> None:
@@ -277,12 +302,48 @@ def _check_double_counting(rows: list[_Row]) -> None:
             seen[group] = row
 
 
+def _locate_in_row(problem: Problem, rows: list[_Row]) -> Problem:
+    """Give a bad-byte problem (found before parsing) the key and column of the row and cell it is in."""
+    if problem.field != "encoding" or problem.key or not problem.found.startswith("byte 0x"):
+        return problem
+    for row in rows:
+        if row.line <= problem.line <= row.end_line:
+            column = next((c for c, cell in row.raw.items() if "\ufffd" in (cell or "")), "encoding")
+            return dataclasses.replace(problem, key=row.key, field=column)
+    return problem
+
+
+def _csv_rows(reader, file: str, problems: list[Problem]) -> Iterator[tuple[int, int, list[str]]]:
+    """(first line, last line, cells) of each row; the csv module's 131,072-character cell limit is lifted.
+
+    A quoted cell may span lines, so a row's first line is the one after the previous row's last.
+    A csv error (none is known to remain once the limit is lifted) becomes a located problem.
+    """
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, _CSV_FIELD_LIMIT))
+    try:
+        while True:
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                problems.append(Problem(file, start, "", "", f"a row the csv module cannot read ({exc})",
+                                        "a CSV row (RFC 4180)"))
+                continue
+            yield start, reader.line_num, cells
+    finally:
+        csv.field_size_limit(limit)
+
+
 def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame | None = None,
                    initial_problems: list[Problem] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse outcomes CSV ``text`` into (table, problems); never raises on bad data."""
     problems = list(initial_problems or [])
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
+    csv_rows = _csv_rows(reader, file, problems)
+    header = [h.strip() for h in next(csv_rows, (0, 0, []))[2]]
     if not header:
         problems.append(Problem(file, 0, "", "", "an empty file", "a header row and one row per contrast"))
     for column in REQUIRED_COLUMNS:
@@ -292,14 +353,14 @@ def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame |
         if column not in OUTCOME_COLUMNS:
             problems.append(Problem(file, 1, "", column, f"unknown column '{column}'",
                                     "a column from refs/README.md", "warning"))
+    for column in sorted({c for c in header if header.count(c) > 1}):
+        problems.append(Problem(file, 1, "", column, f"{header.count(column)} columns named '{column}'",
+                                "each column once (only the last one would be read)"))
     studies = None
     if references is not None:
         studies = {r["key"]: r for r in references.to_dict("records")}
     rows: list[_Row] = []
-    previous_end = reader.line_num
-    for cells in reader:
-        line = previous_end + 1  # a quoted cell may span lines: the row starts after the previous one
-        previous_end = reader.line_num
+    for line, end_line, cells in csv_rows:
         if not any(cell.strip() for cell in cells):
             continue  # blank line
         raw = dict(zip(header, cells, strict=False))
@@ -307,6 +368,8 @@ def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame |
             problems.append(Problem(file, line, (raw.get("key") or "").strip(), "",
                                     f"{len(cells)} cells", f"{len(header)} cells as in the header"))
         row = _Row(raw, line, file)
+        row.end_line = end_line
+        _check_cells(row, header, cells, end_line)
         _check_terms(row)
         _check_numbers(row)
         _check_data_type(row)
@@ -316,6 +379,7 @@ def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame |
     if header and not rows:
         problems.append(Problem(file, 0, "", "", "no rows", "one row per contrast", "warning"))
     _check_double_counting(rows)
+    problems = [_locate_in_row(p, rows) for p in problems]
     records = []
     for row in rows:
         problems.extend(row.problems)
@@ -329,7 +393,7 @@ def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame |
     table = pd.DataFrame(records, columns=OUTCOME_COLUMNS + DERIVED_COLUMNS)
     for column in FLOAT_COLUMNS:
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
-    for column in INT_COLUMNS + ("line",):
+    for column in (*INT_COLUMNS, "line"):
         table[column] = pd.array([None if pd.isna(x) else int(x) for x in table[column]], dtype="Int64")
     table["pool"] = table["pool"].astype(bool)
     table["valid"] = table["valid"].astype(bool)
@@ -372,7 +436,7 @@ def read_outcomes(path: str | Path | None = None, references: pd.DataFrame | Non
         ("Cherkin 2009"), ``study_unverified`` (fields of the study marked
         unverified) and ``valid``.
     """
-    from .references import read_references
+    from .references import _decode_bytes, read_references
 
     file_path = resolve_refs_file(path, "outcomes.csv")
     file = str(file_path)
@@ -384,15 +448,7 @@ def read_outcomes(path: str | Path | None = None, references: pd.DataFrame | Non
         problems = [Problem(file, 0, "", "", found, "an existing outcomes .csv file")]
         table = pd.DataFrame(columns=OUTCOME_COLUMNS + DERIVED_COLUMNS)
     else:
-        data = file_path.read_bytes()
-        problems = []
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[:exc.start].count(b"\n") + 1
-            problems.append(Problem(file, line, "", "encoding", f"byte 0x{data[exc.start]:02x} that is not UTF-8",
-                                    "UTF-8 text (save the file as UTF-8)"))
-            text = data.decode("utf-8-sig", errors="replace")
+        text, problems = _decode_bytes(file_path.read_bytes(), file)  # bad bytes and UTF-16: located problems
         table, problems = parse_outcomes(text, file, references, problems)
     table.attrs["path"] = file
     if strict:

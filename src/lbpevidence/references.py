@@ -28,6 +28,9 @@ Examples
 
 from __future__ import annotations
 
+import bisect
+import codecs
+import dataclasses
 import logging
 import re
 from collections.abc import Iterator
@@ -75,14 +78,40 @@ logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)  # we report failed
 # --- step 1-2: bytes -> text -> chunks -------------------------------------------------------
 
 
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+               (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _wide_encoding(data: bytes) -> tuple[str, str] | None:
+    """(codec, what was found) for UTF-16/32 text, which reads as UTF-8 with a NUL beside every letter."""
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            return codec, f"{codec.upper()} text (byte-order mark {bom.hex(' ').upper()})"
+    sample = data[:4096]
+    if len(sample) >= 8 and b"\x00" in sample:
+        for codec, nuls in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+            if nuls.count(0) >= 0.9 * len(nuls):
+                return codec, f"{codec.upper()[:-3]} text without a byte-order mark (a NUL byte beside every letter)"
+    return None
+
+
 def _decode_bytes(data: bytes, file: str) -> tuple[str, list[Problem]]:
-    """UTF-8 text (BOM removed); undecodable bytes are replaced and reported by line."""
+    """UTF-8 text (BOM removed); undecodable bytes are replaced and reported by line.
+
+    UTF-16 and UTF-32 files (Windows "Unicode") are one problem, and are still read.
+    """
+    wide = _wide_encoding(data)
+    if wide is not None:
+        codec, found = wide
+        return data.decode(codec, errors="replace"), [
+            Problem(file, 1, "", "encoding", found, "UTF-8 text (save the file as UTF-8)")]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError:
         pass
     problems = []
-    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+    lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")  # lines as editors count them
+    for number, raw_line in enumerate(lines, start=1):
         try:
             raw_line.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -252,7 +281,9 @@ def _decoded_column(raws: list[dict], name: str, transform=decode_latex) -> list
 
 def _int_or_none(text: str) -> int | None:
     text = text.strip()
-    return int(text) if text.isdigit() else None
+    # ASCII digits only ('²'.isdigit() is True but int('²') fails), and small enough for Int64;
+    # the validator reports anything else with its line.
+    return int(text) if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 18 else None
 
 
 def _to_frame(records: list[dict]) -> pd.DataFrame:
@@ -282,9 +313,10 @@ def _to_frame(records: list[dict]) -> pd.DataFrame:
     for name in ("year", "participants", "studies", "pedro", "printed_number"):
         columns[name] = _decoded_column(raws, name, lambda v: _int_or_none(decode_latex(v)))
     for name, kind in _TERM_FIELDS.items():
-        columns[name] = [(resolve(kind, r[name])[0] or r[name]) if r.get(name) else "" for r in raws]
+        columns[name] = [(resolve(kind, r[name], suggest=False)[0] or r[name]) if r.get(name) else "" for r in raws]
     for name, kind in _LIST_TERMS.items():
-        columns[name] = [[resolve(kind, v)[0] or v for v in r["_raw_lists"].get(name, [])] for r in records]
+        columns[name] = [[resolve(kind, v, suggest=False)[0] or v for v in r["_raw_lists"].get(name, [])]
+                         for r in records]
     table = pd.DataFrame({c: columns[c] for c in REFERENCE_COLUMNS})
     for column in (*_INT_COLUMNS, "line"):
         table[column] = pd.array(columns[column], dtype="Int64")
@@ -304,7 +336,10 @@ def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
     import bibtexparser
     from bibtexparser import model
 
+    if "\r" in text:  # CRLF and old Mac CR line endings: lines and values as editors show them
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     problems = list(initial_problems or [])
+    locate = any(_unlocated(p) for p in problems)  # bad bytes found before parsing: name their entry later
     strings: dict[str, str] = {}
     records: list[dict] = []
     first_line_of: dict[str, int] = {}
@@ -322,6 +357,8 @@ def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
                 if record is not None:
                     _register_key(record, first_line_of, file, problems)
                     records.append(record)
+                    if locate:
+                        record["_end_line"] = line + (block.raw or "").count("\n")
             elif isinstance(block, model.DuplicateFieldKeyBlock):
                 entry = block.ignore_error_block
                 fields = getattr(entry, "fields", [])
@@ -338,6 +375,8 @@ def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
                 if record is not None:
                     _register_key(record, first_line_of, file, problems)
                     records.append(record)
+                    if locate:
+                        record["_end_line"] = line + (block.raw or "").count("\n")
             elif isinstance(block, model.DuplicateBlockKeyBlock):
                 problems.append(Problem(file, line, block.key, "key", f"duplicate key '{block.key}'",
                                         f"unique keys (first at line {first_line_of.get(block.key, '?')})"))
@@ -360,8 +399,29 @@ def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
         problems.append(Problem(file, 0, "", "", "no entries", "at least one @type{key, ...} entry"))
     for record in records:
         problems.extend(check_record(record, file, schema))
+    if locate:
+        problems = _locate_in_entries(problems, records)
     problems.sort(key=lambda p: (p.line, p.key, p.field))
     return _to_frame(records), problems
+
+
+def _unlocated(problem: Problem) -> bool:
+    return problem.field == "encoding" and not problem.key and problem.found.startswith("byte 0x")
+
+
+def _locate_in_entries(problems: list[Problem], records: list[dict]) -> list[Problem]:
+    """Give a bad-byte problem the key and field of the entry line it is on (comments keep none)."""
+    spans = sorted((r["line"], r.get("_end_line", r["line"]), i) for i, r in enumerate(records))
+    starts = [span[0] for span in spans]
+    located = []
+    for problem in problems:
+        at = bisect.bisect_right(starts, problem.line) - 1
+        if _unlocated(problem) and at >= 0 and problem.line <= spans[at][1]:
+            record = records[spans[at][2]]
+            lines = [(line, name) for name, line in record["_field_lines"].items() if line <= problem.line]
+            problem = dataclasses.replace(problem, key=record["key"], field=max(lines)[1] if lines else "encoding")
+        located.append(problem)
+    return located
 
 
 _PROGRESS_MIN_CHARS = 4 * _CHUNK_CHARS  # about 2 s of parsing: below that a bar is noise

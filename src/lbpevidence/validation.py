@@ -42,7 +42,8 @@ __all__ = [
 SCHEMAS = ("studies", "printed", "bibliography")
 
 ENTRY_TYPES = ("article", "book", "incollection", "inproceedings", "techreport", "misc", "online", "report")
-BIBLIOGRAPHY_TYPES = ENTRY_TYPES + (
+BIBLIOGRAPHY_TYPES = (
+    *ENTRY_TYPES,
     "booklet", "conference", "inbook", "manual", "mastersthesis", "phdthesis", "proceedings",
     "unpublished", "thesis", "collection", "dataset", "software", "periodical", "mvbook", "suppbook",
     "reference", "patent", "electronic", "www", "webpage", "bookinbook", "mvcollection",
@@ -66,13 +67,20 @@ EVIDENCE_FIELDS = (
 PRINTED_FIELDS = ("printed_number", "source", "location")
 LIST_FIELDS = ("modality", "comparator", "rob_domains", "source", "unverified")
 
-_YEAR = re.compile(r"^\d{4}$")
+_YEAR = re.compile(r"^\d{4}$", re.ASCII)
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
-_PMID = re.compile(r"^\d{1,9}$")
+_PMID = re.compile(r"^\d{1,9}$", re.ASCII)
 _PMCID = re.compile(r"^PMC\d+$")
 _URL = re.compile(r"^https?://\S+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+# Control characters other than tab and line breaks: a NUL or similar byte means a damaged file, or one
+# saved in another encoding (UTF-16 text read as UTF-8 is full of NULs).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Upper bounds that no real value comes near; beyond them a number is a typo (or garbage).
+_MAX_COUNT = {"participants": 10_000_000, "studies": 100_000, "printed_number": 100_000}
+_MAX_TERMS = 50  # terms in one list field (modality, comparator, rob_domains); real entries have a few
+_MAX_LISTED = 5  # bad words of one list field reported one by one; the rest are counted in one problem
 
 
 def normalise_doi(value: str) -> str:
@@ -119,7 +127,19 @@ class _Checker:
         return self.record.get("_raw", {}).get(field, "").strip()
 
 
+def _check_control_characters(c: _Checker) -> None:
+    raw = c.record.get("_raw", {})
+    if _CONTROL.search(c.key + "".join(raw.values())) is None:  # the common case: one search per record
+        return
+    for field, value in (("key", c.key), *raw.items()):
+        match = _CONTROL.search(value)
+        if match:
+            c.add(field, f"a control character U+{ord(match.group()):04X} at position {match.start() + 1}",
+                  "printable text (a NUL or other control byte means a damaged file, or one not saved as UTF-8)")
+
+
 def _check_bibliography(c: _Checker) -> None:
+    _check_control_characters(c)
     entry_type = c.record.get("entry_type", "")
     allowed = ENTRY_TYPES if c.schema != "bibliography" else BIBLIOGRAPHY_TYPES
     if entry_type not in allowed:
@@ -163,22 +183,55 @@ def _check_term(c: _Checker, field: str, kind: str, value: str) -> str | None:
     return term
 
 
+def _as_int(value: str) -> int | None:
+    """The integer ``value`` writes in ASCII digits, if Int64 can hold it, else None.
+
+    ``'²'.isdigit()`` is True but ``int('²')`` fails; 5000 digits exceed ``int()``'s limit.
+    """
+    if not (value.isascii() and value.isdigit()) or len(value.lstrip("0")) > 18:
+        return None
+    return int(value)
+
+
+def _add_each(c: _Checker, field: str, founds: list[str], expected: str, what: str) -> None:
+    """One problem per bad word of a list field, up to _MAX_LISTED; the rest counted in one more."""
+    for found in founds[:_MAX_LISTED]:
+        c.add(field, found, expected)
+    if len(founds) > _MAX_LISTED:  # a damaged field must not flood the report (1 MB of words: 500,000 problems)
+        c.add(field, f"{len(founds) - _MAX_LISTED:,} more {what}", expected)
+
+
+def _list_values(c: _Checker, field: str) -> list[str]:
+    """The ';'-separated values of ``field``; a list far longer than any real one is a problem, checked no further."""
+    values = c.record.get("_raw_lists", {}).get(field) or []
+    if len(values) > _MAX_TERMS:
+        c.add(field, f"{len(values):,} values", f"at most {_MAX_TERMS} terms separated by ';'")
+        return values[:_MAX_TERMS]
+    return values
+
+
 def _check_positive_int(c: _Checker, field: str, low: int = 1, high: int | None = None) -> None:
     value = c.value(field)
     if not value:
         return
-    if not value.isdigit() or int(value) < low or (high is not None and int(value) > high):
-        span = f"an integer from {low} to {high}" if high is not None else "a positive integer"
-        c.add(field, repr(value), span)
+    number = _as_int(value)
+    if high is not None:
+        if number is None or not low <= number <= high:
+            c.add(field, repr(value), f"an integer from {low} to {high}")
+        return
+    limit = _MAX_COUNT.get(field, 10**18)
+    if not (value.isascii() and value.isdigit()) or (number is not None and number < low):
+        c.add(field, repr(value), "a positive integer")
+    elif number is None or number > limit:
+        c.add(field, repr(value), f"a positive integer no larger than {limit:,}")
 
 
 def _check_sources(c: _Checker, required: bool, urls_only: bool = True) -> None:
     sources = c.record.get("source") or []
     if not sources and required:
         c.add("source", "no source", "the URL of the page the entry was checked against")
-    for url in sources if urls_only else ():
-        if not _URL.match(url):
-            c.add("source", repr(url), "http(s) URLs separated by spaces")
+    bad = [repr(url) for url in sources if not _URL.match(url)] if urls_only else []
+    _add_each(c, "source", bad, "http(s) URLs separated by spaces", "words that are not URLs")
     if required and not c.value("location"):
         c.add("location", "no location", "where on the source page the facts were seen ('PubMed abstract')")
 
@@ -202,17 +255,17 @@ def _check_evidence(c: _Checker) -> None:
             design = term
     if design not in (None, "guideline") and not raw.get("population"):
         c.add("population", "no population", "a population term (acute, chronic, mixed, ...)")
-    modalities = c.record.get("_raw_lists", {}).get("modality") or []
+    modalities = _list_values(c, "modality")
     if not modalities:
         c.add("modality", "no modality", "one or more modality terms separated by ';'")
     for value in modalities:
         _check_term(c, "modality", "modality", value)
-    comparators = c.record.get("_raw_lists", {}).get("comparator") or []
+    comparators = _list_values(c, "comparator")
     if design == "rct" and not comparators:
         c.add("comparator", "no comparator", "the control condition(s) of the trial")
     for value in comparators:
         _check_term(c, "comparator", "comparator", value)
-    for value in c.record.get("_raw_lists", {}).get("rob_domains") or []:
+    for value in _list_values(c, "rob_domains"):
         _check_term(c, "rob_domains", "rob", value)
     domains = c.record.get("rob_domains") or []
     if domains and len(domains) != 5:
@@ -226,7 +279,7 @@ def _check_evidence(c: _Checker) -> None:
     if items:
         if not re.fullmatch(r"[01]{10}", items):
             c.add("pedro_items", repr(items), "10 digits 0/1 for PEDro items 2-11 (item 1 is not scored)")
-        elif raw.get("pedro", "").isdigit() and sum(map(int, items)) != int(raw["pedro"]):
+        elif _as_int(raw.get("pedro", "")) is not None and sum(map(int, items)) != int(raw["pedro"]):
             c.add("pedro_items", f"items summing to {sum(map(int, items))}", f"a sum equal to pedro = {raw['pedro']}")
     if raw.get("pedro") and not raw.get("pedro_source"):
         c.add("pedro_source", "no pedro_source", "the URL of the PEDro record")
@@ -248,9 +301,8 @@ def _check_evidence(c: _Checker) -> None:
         elif when > dt.date.today():
             c.add("verified", repr(verified), "a date not in the future")
     known = set(BIBLIOGRAPHIC_FIELDS) | set(EVIDENCE_FIELDS) | {"entry_type"}
-    for field in c.record.get("unverified") or []:
-        if field not in known:
-            c.add("unverified", repr(field), "names of fields of this entry")
+    _add_each(c, "unverified", [repr(f) for f in c.record.get("unverified") or [] if f not in known],
+              "names of fields of this entry", "names that are not fields")
 
 
 def _check_unknown_fields(c: _Checker, known: tuple[str, ...]) -> None:

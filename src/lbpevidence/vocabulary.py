@@ -30,14 +30,14 @@ __all__ = [
     "EFFECT_TYPES",
     "FINDINGS",
     "INSTRUMENTS",
+    "MID_SOURCE",
     "MODALITIES",
     "OUTCOMES",
+    "OUTCOME_MIDS",
     "POPULATIONS",
     "ROB_JUDGEMENTS",
     "SIGN_CONVENTIONS",
     "TIME_WINDOWS",
-    "OUTCOME_MIDS",
-    "MID_SOURCE",
     "TYPICAL_SD_0_100",
     "TYPICAL_SD_SOURCE",
     "Comparator",
@@ -384,12 +384,13 @@ for _kind, _vocab in _VOCABULARIES.items():
     _LOOKUP[_kind] = table
 
 
-def resolve(kind: str, value: str) -> tuple[str | None, str | None]:
+def resolve(kind: str, value: str, suggest: bool = True) -> tuple[str | None, str | None]:
     """Map ``value`` to a canonical term of vocabulary ``kind``.
 
     Returns ``(term, None)`` on a match (case, hyphens and synonyms ignored) and
     ``(None, suggestion)`` otherwise, where ``suggestion`` is the closest term or
-    ``None`` when nothing is close.
+    ``None`` when nothing is close (or ``suggest`` is False: the search for a
+    suggestion is the slow part, and callers that only want the term skip it).
 
     Examples
     --------
@@ -403,7 +404,7 @@ def resolve(kind: str, value: str) -> tuple[str | None, str | None]:
     vocab = vocabulary(kind)
     table = _LOOKUP[kind]
     found = table.get(_key(value))
-    if found is not None:
+    if found is not None or not suggest:
         return found, None
     close = difflib.get_close_matches(_key(value), list(table), n=1, cutoff=0.6)
     if close:
