@@ -82,6 +82,7 @@ from rapidfuzz import fuzz
 from .errors import ClaimsTableError, Problem, check_choice, problems_frame, raise_for_problems
 from .latex import decode_latex
 from .names import initials as _given_initials
+from .outcomes import csv_rows
 from .paths import resolve_refs_file
 from .vocabulary import COMPARATOR_CLASSES, DESIGNS, MODALITIES, OUTCOMES, resolve
 
@@ -1419,10 +1420,7 @@ see refs/README.md
                                     "a column from refs/README.md", "warning"))
     records: list[dict] = []
     first_line: dict[str, int] = {}
-    previous_end = reader.line_num
-    for cells in reader:
-        line = previous_end + 1
-        previous_end = reader.line_num
+    for line, _end, cells in csv_rows(reader, file, problems):  # shared with outcomes: no cell-size limit
         if not any(cell.strip() for cell in cells):
             continue
         raw = {k: (v or "").strip() for k, v in zip(header, cells, strict=False)}

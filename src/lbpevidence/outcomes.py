@@ -313,7 +313,7 @@ def _locate_in_row(problem: Problem, rows: list[_Row]) -> Problem:
     return problem
 
 
-def _csv_rows(reader, file: str, problems: list[Problem]) -> Iterator[tuple[int, int, list[str]]]:
+def csv_rows(reader, file: str, problems: list[Problem]) -> Iterator[tuple[int, int, list[str]]]:
     """(first line, last line, cells) of each row; the csv module's 131,072-character cell limit is lifted.
 
     A quoted cell may span lines, so a row's first line is the one after the previous row's last.
@@ -342,8 +342,8 @@ def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame |
     """Parse outcomes CSV ``text`` into (table, problems); never raises on bad data."""
     problems = list(initial_problems or [])
     reader = csv.reader(io.StringIO(text, newline=""))
-    csv_rows = _csv_rows(reader, file, problems)
-    header = [h.strip() for h in next(csv_rows, (0, 0, []))[2]]
+    rows_in_file = csv_rows(reader, file, problems)
+    header = [h.strip() for h in next(rows_in_file, (0, 0, []))[2]]
     if not header:
         problems.append(Problem(file, 0, "", "", "an empty file", "a header row and one row per contrast"))
     for column in REQUIRED_COLUMNS:
@@ -360,7 +360,7 @@ def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame |
     if references is not None:
         studies = {r["key"]: r for r in references.to_dict("records")}
     rows: list[_Row] = []
-    for line, end_line, cells in csv_rows:
+    for line, end_line, cells in rows_in_file:
         if not any(cell.strip() for cell in cells):
             continue  # blank line
         raw = dict(zip(header, cells, strict=False))

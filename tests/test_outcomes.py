@@ -1,0 +1,110 @@
+"""read_outcomes: parsing, derived columns, windows and the one-row-per-analysis rule."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import bib_entry
+
+import lbpevidence as lbp
+from lbpevidence.outcomes import OUTCOME_COLUMNS
+
+HEADER = ",".join(OUTCOME_COLUMNS)
+
+
+def row(**values: str) -> str:
+    base = {"key": "doe2020trial", "outcome": "pain", "instrument": "pain-0-10", "timepoint_weeks": "8",
+            "intervention": "acupuncture", "comparator": "sham", "data_type": "reported-effect", "effect_type": "MD",
+            "estimate": "-1.2", "ci_low": "-2.0", "ci_high": "-0.4", "sign_convention": "scale", "pool": "yes",
+            "source_url": "https://pubmed.ncbi.nlm.nih.gov/12345678/", "source_location": "abstract"}
+    base.update(values)
+    return ",".join(base.get(column, "") for column in OUTCOME_COLUMNS)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "studies.bib").write_text(bib_entry(), encoding="utf-8")
+    return tmp_path
+
+
+def read(folder, *rows: str, strict: bool = False):
+    (folder / "outcomes.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return lbp.read_outcomes(folder / "outcomes.csv", strict=strict)
+
+
+def test_a_valid_row_is_typed_and_joined_to_its_study(folder):
+    table = read(folder, row(), strict=True)
+    first = table.iloc[0]
+    assert (first.estimate, first.ci_low, first.ci_high) == (-1.2, -2.0, -0.4)
+    assert (first.modality, first.comparator_class, first.window) == ("acupuncture", "sham", "short-term")
+    assert (first.design, first.level, first.population, first.study) == ("rct", "trial", "chronic", "Doe 2020")
+    assert bool(first.pool) and bool(first.valid) and first.line == 2
+
+
+@pytest.mark.parametrize(("weeks", "window"), [("1", "immediate"), ("13.035", "short-term"), ("26", "intermediate"),
+                                               ("52.14", "intermediate"), ("104", "long-term")])
+def test_time_points_fall_in_windows(folder, weeks, window):
+    assert read(folder, row(timepoint_weeks=weeks), strict=True).window.iloc[0] == window
+
+
+def test_a_window_stands_in_for_a_missing_time_point(folder):
+    table = read(folder, row(timepoint_weeks="", window="immediate"), strict=True)
+    assert table.window.iloc[0] == "immediate" and table.timepoint_weeks.isna().iloc[0]
+
+
+def test_window_and_time_point_must_agree(folder):
+    _, problems = read(folder, row(timepoint_weeks="8", window="long-term"))
+    assert problems.message.tolist() == [
+        f"{folder / 'outcomes.csv'}:2 doe2020trial window: found 'long-term', expected the window of "
+        "timepoint_weeks 8 ('short-term') or an empty cell"]
+
+
+def test_neither_time_point_nor_window_is_an_error(folder):
+    _, problems = read(folder, row(timepoint_weeks=""))
+    assert problems.field.tolist() == ["timepoint_weeks"]
+
+
+def test_a_study_counted_twice_in_one_analysis_is_reported(folder):
+    table, problems = read(folder, row(), row(estimate="-1.0", ci_low="-1.9", ci_high="-0.1", timepoint_weeks="12"))
+    assert problems.message.tolist() == [
+        f"{folder / 'outcomes.csv'}:3 doe2020trial pool: found a second pooled row for the same study, modality, "
+        "outcome, comparator class and window (line 2), expected pool=no on all but one, with the reason in notes"]
+    assert len(table) == 2  # both rows stay; the second is marked invalid
+    assert table.valid.tolist() == [True, False]
+
+
+def test_pool_no_resolves_the_double_count(folder):
+    _, problems = read(folder, row(), row(timepoint_weeks="12", pool="no"))
+    assert problems.empty
+
+
+def test_review_rows_are_not_checked_for_double_counting(folder):
+    (folder / "studies.bib").write_text(bib_entry(design="systematic-review"), encoding="utf-8")
+    table, problems = read(folder, row(), row(timepoint_weeks="12"))
+    assert problems.empty and set(table.level) == {"review"}
+
+
+def test_unknown_key_and_instrument_outcome_mismatch(folder):
+    _, problems = read(folder, row(key="nobody2020"), row(instrument="rmdq-24"))
+    assert [(p.line, p.field) for p in problems.itertuples()] == [(2, "key"), (3, "instrument")]
+    assert "an instrument measuring pain (this one measures disability)" in problems.expected.iloc[1]
+
+
+def test_arm_level_rows_need_every_arm_number(folder):
+    _, problems = read(folder, row(data_type="final", effect_type="", estimate="", ci_low="", ci_high="",
+                                   sign_convention="", mean_int="4.1", sd_int="2", n_int="30", mean_ctl="5"))
+    assert sorted(problems.field) == ["n_ctl", "sd_ctl"]
+
+
+def test_intervention_outside_the_studys_modalities_is_a_warning(folder):
+    _, problems = read(folder, row(intervention="yoga"))
+    assert problems.severity.tolist() == ["warning"] and problems.field.tolist() == ["intervention"]
+
+
+def test_reported_certainty_must_be_a_grade_level(folder):
+    _, problems = read(folder, row(reported_certainty="very high"))
+    assert problems.field.tolist() == ["reported_certainty"]
+
+
+def test_bundled_outcomes_join_every_row():
+    outcomes = lbp.read_outcomes()
+    assert outcomes.study.str.len().gt(0).all() and outcomes.valid.all()
