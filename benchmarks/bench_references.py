@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 import bibtexparser
@@ -82,20 +82,53 @@ def ours(path: Path) -> pd.DataFrame:
     return lbp.read_references(path, strict=False, schema="bibliography")[0]
 
 
+os.environ.setdefault("LBPEVIDENCE_NO_CACHE", "1")  # measure parsing, not the cache (bench_cache.py does that)
+
+
 def measure(func, path: Path, memory: bool) -> tuple[float, float, int]:
-    """(seconds, peak MiB or nan, rows); memory is traced in a separate run (tracing slows code)."""
+    """(seconds, peak MiB or nan, rows).
+
+    Memory is the growth of the peak resident set size (VmHWM, reset after the imports)
+    in a fresh process that runs the reader once; tracemalloc would slow the parse
+    several-fold and miss memory held outside Python's allocator.
+    """
     _clear_caches()
     start = time.perf_counter()
     rows = len(func(path))
     seconds = time.perf_counter() - start
-    peak = float("nan")
-    if memory:
-        _clear_caches()
-        tracemalloc.start()
-        func(path)
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
+    peak = _peak_rss_mib(func.__name__, path) if memory else float("nan")
     return seconds, peak, rows
+
+
+_CHILD = """
+import sys
+sys.path.insert(0, {bench!r})
+import bench_references as b
+
+
+def hwm():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+# The peak RSS a child inherits from its (large) parent at fork would hide the reader's own
+# peak: reset the high-water mark after the imports (Linux: /proc/self/clear_refs, value 5).
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")
+before = hwm()
+getattr(b, {name!r})(b.Path({path!r}))
+print((hwm() - before) / 1024)
+"""
+
+
+def _peak_rss_mib(name: str, path: Path) -> float:
+    import os
+    import subprocess
+
+    env = {**os.environ, "LBPEVIDENCE_NO_CACHE": "1"}
+    code = _CHILD.format(bench=str(Path(__file__).resolve().parent), name=name, path=str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return float(out.stdout.strip())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -122,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         _, our_mem, n_ours = measure(ours, path, memory)
         tb, to = min(bare_times), min(our_times)
         print(f"{label:22s} {n_ours:8d} {tb:8.2f} {to:8.2f} {to / tb:6.2f} {n_bare / tb:8.0f} {n_ours / to:8.0f} "
-              f"{bare_mem:9.1f} {our_mem:9.1f} {our_mem / bare_mem:9.2f}")
+              f"{bare_mem:9.1f} {our_mem:9.1f} {our_mem / bare_mem if bare_mem else float('nan'):9.2f}")
         sys.stdout.flush()
 
 

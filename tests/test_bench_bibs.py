@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import SHARED
 
 import lbpevidence as lbp
+from conftest import SHARED
 
 BENCH = SHARED / "bench-bibs"
 FILES = sorted(BENCH.glob("*.bib")) + sorted(BENCH.glob("edge/*.bib")) if BENCH.is_dir() else []

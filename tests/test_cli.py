@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import bib_entry
 
+from conftest import bib_entry
 from lbpevidence.cli import main
 
 
@@ -53,7 +53,8 @@ def test_table_formats(write, fmt, capsys):
     assert main(["table", str(path), "--format", fmt, "--columns", "key,first_author,year,modality"]) == 0
     out = capsys.readouterr().out
     if fmt == "csv":
-        assert out.splitlines() == ["key,first_author,year,modality", "a,Doe,2020,acupuncture", "b,Roe,2019,acupuncture"]
+        assert out.splitlines() == ["key,first_author,year,modality", "a,Doe,2020,acupuncture",
+                                    "b,Roe,2019,acupuncture"]
     elif fmt == "markdown":
         assert out.splitlines()[0] == "| key | first_author | year | modality |"
         assert "| b | Roe | 2019 | acupuncture |" in out

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import bib_entry
 
 import lbpevidence as lbp
+from conftest import bib_entry
 from lbpevidence.outcomes import OUTCOME_COLUMNS
 
 HEADER = ",".join(OUTCOME_COLUMNS)

@@ -7,9 +7,9 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import VALID_FIELDS, bib_entry
 
 import lbpevidence as lbp
+from conftest import VALID_FIELDS, bib_entry
 from lbpevidence.errors import ReferenceTableError
 
 
@@ -141,7 +141,8 @@ def test_bad_year(write, year, expected):
 
 def test_malformed_doi(write):
     error = only_error(write(bib_entry(doi="doi 10/abc")))
-    assert error.message.endswith("doe2020trial doi: found 'doi 10/abc', expected a DOI like 10.1001/archinternmed.2009.65")
+    assert error.message.endswith(
+        "doe2020trial doi: found 'doi 10/abc', expected a DOI like 10.1001/archinternmed.2009.65")
 
 
 def test_pmid_not_all_digits(write):
@@ -237,7 +238,7 @@ def test_no_entry_is_dropped_silently(write):
 
 
 def test_unknown_field_is_a_warning_with_suggestion(write):
-    table, problems = problems_of(write(bib_entry(modaliy="yoga")))
+    _, problems = problems_of(write(bib_entry(modaliy="yoga")))
     row = problems[problems.field == "modaliy"].iloc[0]
     assert row.severity == "warning" and "did you mean 'modality'?" in row.expected
 

@@ -87,7 +87,6 @@ def test_the_real_papers_behind_the_printed_citations_are_present(refs):
 
 def test_readme_coverage_table_matches_the_data(refs, outcomes):
     from conftest import REPO
-
     from lbpevidence.cli import format_table
     from lbpevidence.review import coverage
 
