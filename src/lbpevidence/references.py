@@ -332,6 +332,14 @@ def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
 
     Every entry found is either a row of the table or named in the problems.
     """
+    return _parse_boxed([text], file, schema, initial_problems)
+
+
+def _parse_boxed(box: list[str], file: str, schema: str,
+                 initial_problems: list[Problem] | None) -> tuple[pd.DataFrame, list[Problem]]:
+    """parse_bibtex on text handed over in a one-item list, so the text can be freed before the
+    table is built (the caller keeps no reference): the peak memory of a large file drops."""
+    text = box.pop()
     check_choice("schema", schema, SCHEMAS)
     import bibtexparser
     from bibtexparser import model
@@ -395,12 +403,16 @@ def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
                     problems.append(Problem(file, at, match.group(2), "entry",
                                             f"text that looks like an entry without '@' ({match.group(1)}{{...)",
                                             "'@' before the entry type, or a % comment", "warning"))
+    library = block = chunk = text = None  # the last chunk's parse and the text are not needed any more
     if not records and not any(p.severity == "error" for p in problems):
         problems.append(Problem(file, 0, "", "", "no entries", "at least one @type{key, ...} entry"))
     for record in records:
         problems.extend(check_record(record, file, schema))
     if locate:
         problems = _locate_in_entries(problems, records)
+    for record in records:  # keep only what _to_frame reads: the table is built next, at peak memory
+        del record["_field_lines"]
+        record.pop("_end_line", None)
     problems.sort(key=lambda p: (p.line, p.key, p.field))
     return _to_frame(records), problems
 
@@ -558,8 +570,11 @@ def read_references(path: str | Path | None = None, *, strict: bool = True, sche
         if cached is not None:
             table, problems = cached
         else:
-            text, problems = _decode_bytes(data, file)
-            table, problems = parse_bibtex(text, file, schema, problems)
+            decoded = _decode_bytes(data, file)
+            del data  # bytes and text are dropped as soon as they are not needed (peak memory)
+            box, problems = [decoded[0]], decoded[1]
+            del decoded
+            table, problems = _parse_boxed(box, file, schema, problems)
             store_cached(key, (table, problems))
     table.attrs["path"] = file
     if strict:
