@@ -22,6 +22,8 @@ from .latex import decode_latex
 __all__ = ["format_name", "initials", "last_name", "split_authors"]
 
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+_COMMA = re.compile(r",")
+_SPACE = re.compile(r"\s+")
 
 
 def _split_top_level(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -62,10 +64,14 @@ def _parts(name: str) -> tuple[str, str]:
     """Return (last, given) for one BibTeX name."""
     if name.startswith("{") and name.endswith("}") and name.count("{") == 1:
         return name[1:-1].strip(), ""
-    pieces = _split_top_level(name, re.compile(r","))
+    if "{" not in name:  # the common case: plain str methods, no brace bookkeeping
+        pieces = [p.strip() for p in name.split(",") if p.strip()]
+        words = name.split() if len(pieces) < 2 else []
+    else:
+        pieces = _split_top_level(name, _COMMA)
+        words = _split_top_level(name, _SPACE) if len(pieces) < 2 else []
     if len(pieces) >= 2:
         return pieces[0], pieces[-1]
-    words = _split_top_level(name, re.compile(r"\s+"))
     if len(words) == 1:
         return words[0], ""
     # "First von Last": the last name starts at the first lower-case word (von part).
