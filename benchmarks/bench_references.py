@@ -83,8 +83,6 @@ def ours(path: Path) -> pd.DataFrame:
     return lbp.read_references(path, strict=False, schema="bibliography")[0]
 
 
-os.environ.setdefault("LBPEVIDENCE_NO_CACHE", "1")  # measure parsing, not the cache (bench_cache.py does that)
-
 
 def measure(func, path: Path, memory: bool) -> tuple[float, float, int]:
     """(seconds, peak MiB or nan, rows).
@@ -138,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-memory", action="store_true")
     args = parser.parse_args(argv)
+    os.environ["LBPEVIDENCE_NO_CACHE"] = "1"  # measure parsing, not the cache (bench_cache.py does that)
     files: list[tuple[str, Path]] = [(n, SHARED / n) for n in REAL_FILES if (SHARED / n).exists()]
     tmp = Path(tempfile.mkdtemp(prefix="lbp-bench-"))
     for size in args.sizes:
