@@ -70,3 +70,20 @@ def test_unwritable_cache_dir_does_not_break_a_load(write, monkeypatch, tmp_path
     monkeypatch.setenv("LBPEVIDENCE_CACHE_DIR", str(blocker / "sub"))
     assert lbp.read_references(write(bib_entry("ok"))).key.tolist() == ["ok"]
     assert os.path.isfile(blocker)
+
+
+def test_validate_served_from_the_problem_cache_imports_no_pandas(write, tmp_path):
+    import subprocess
+    import sys
+
+    path = write(bib_entry("a", modality="acupunture"))
+    code = ("import sys, io, contextlib; from lbpevidence.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out: rc = main(['validate', sys.argv[1]])\n"
+            "print(rc, 'pandas' in sys.modules, out.getvalue().count('acupunture'))")
+    first = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert first.stdout.split() == ["1", "True", "1"]    # parsed: pandas needed
+    assert second.stdout.split() == ["1", "False", "1"]  # same problems, from the cache, without pandas
+    path.write_text(bib_entry("a"))                        # fixed: the cache must not replay old problems
+    third = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert third.stdout.split() == ["0", "True", "0"]

@@ -76,7 +76,8 @@ def test_validate_imports_neither_matplotlib_nor_scipy():
 
 
 def test_import_lbpevidence_is_light():
-    code = "import sys, lbpevidence; print([m for m in ('matplotlib', 'scipy', 'nbconvert') if m in sys.modules])"
+    code = ("import sys, lbpevidence; "
+            "print([m for m in ('matplotlib', 'scipy', 'nbconvert', 'pandas') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]"
 

@@ -1,8 +1,9 @@
 """lbpevidence: the evidence for non-surgical, non-drug care of low back pain, reviewed.
 
-The public API, re-exported here. Names from modules that need scipy or
-matplotlib are imported on first use, so ``import lbpevidence`` (and the
-``lbpevidence validate`` command) stays fast and light.
+The public API, re-exported here. Names from modules that need pandas, scipy
+or matplotlib are imported on first use, so ``import lbpevidence`` (and the
+``lbpevidence validate`` command, whose results are cached by content) stays
+fast and light.
 
 >>> import lbpevidence as lbp
 >>> refs = lbp.read_references()          # the bundled refs/studies.bib
@@ -24,12 +25,12 @@ from .errors import (
     StatisticsError,
 )
 from .paths import bundled_refs
-from .references import read_references
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported lazily)
 _LAZY = {
+    "read_references": "references",
     "read_outcomes": "outcomes",
     "effect_sizes": "effects",
     "meta_analysis": "meta",
@@ -61,7 +62,6 @@ _LAZY = {
 __all__ = [
     "__version__",
     "bundled_refs",
-    "read_references",
     "ClaimsTableError",
     "LbpEvidenceError",
     "OutcomeTableError",

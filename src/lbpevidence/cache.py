@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_dir", "cache_key", "enabled", "load", "store"]
+__all__ = ["cache_dir", "cache_key", "cached_problems", "enabled", "load", "store"]
 
 
 def enabled() -> bool:
@@ -94,3 +94,22 @@ def store(key: str, value: Any) -> None:
         os.replace(temp, folder / f"{key}.pickle")
     except OSError:
         pass
+
+
+def cached_problems(label: str, files: list[Path], compute) -> list:
+    """The problems ``compute()`` finds in ``files``, cached under their contents.
+
+    Used by ``lbpevidence validate``: on a hit it needs neither pandas nor the parser.
+    A missing file is part of the key (its absence), like its bytes would be.
+    """
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"\0missing\0")
+    key = cache_key(digest.digest(), "problems", label)
+    hit = load(key)
+    if isinstance(hit, list):
+        return hit
+    problems = compute()
+    store(key, problems)
+    return problems

@@ -38,75 +38,81 @@ def format_table(frame, fmt: str) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
-def _collect_problems(path: str | None, schema: str | None):
-    """Validate a refs/ folder or one file; return (problems DataFrame, files checked)."""
-    import pandas as pd
+def _problems(reader: str, path: Path, depends_on: list[Path], **kwargs) -> list:
+    """Problems of one file, from the problems-only cache when its inputs are unchanged.
 
-    from .errors import problems_frame
-    from .outcomes import read_outcomes
+    ``reader`` is ``"module:function"``, imported only on a cache miss: a hit needs
+    neither pandas nor the parser, which keeps ``lbpevidence validate`` fast.
+    """
+    from .cache import cached_problems
+    from .errors import Problem
+
+    def compute() -> list[Problem]:
+        module, function = reader.split(":")
+        read = getattr(__import__(f"lbpevidence.{module}", fromlist=[function]), function)
+        frame = read(path, strict=False, **kwargs)[1]
+        columns = ("file", "line", "key", "field", "found", "expected", "severity")
+        return [Problem(**{c: row[c] for c in columns}) for row in frame.to_dict("records")]
+
+    label = f"{reader}:{sorted(kwargs.items())}"
+    return cached_problems(label, depends_on, compute)
+
+
+def _collect_problems(path: str | None, schema: str | None):
+    """Validate a refs/ folder or one file; return (list of Problems, files checked)."""
     from .paths import bundled_refs
-    from .references import read_references
+
+    def references(target: Path, file_schema: str) -> list:
+        return _problems("references:read_references", target, [target], schema=file_schema)
+
+    def outcomes(target: Path, studies: Path) -> list:
+        return _problems("outcomes:read_outcomes", target, [target, studies])
 
     target = Path(path) if path else bundled_refs()
-    frames, files = [], []
+    problems, files = [], []
     if target.is_dir():
         studies_path = target / "studies.bib"
-        refs, problems = read_references(studies_path, strict=False, schema=schema or "studies")
-        frames.append(problems)
+        problems += references(studies_path, schema or "studies")
         files.append(studies_path)
         if (target / "outcomes.csv").exists():
-            frames.append(read_outcomes(target / "outcomes.csv", refs, strict=False)[1])
+            problems += outcomes(target / "outcomes.csv", studies_path)
             files.append(target / "outcomes.csv")
         if (target / "article.bib").exists():
-            frames.append(read_references(target / "article.bib", strict=False, schema="printed")[1])
+            problems += references(target / "article.bib", "printed")
             files.append(target / "article.bib")
-        for name, reader in _extra_tables():
+        for name, reader in _EXTRA_TABLES:
             if (target / name).exists():
-                frames.append(reader(target / name, strict=False)[1])
+                depends = [target / name, target / "article.bib"] if name == "claims.csv" else [target / name]
+                problems += _problems(reader, target / name, depends)
                 files.append(target / name)
     elif target.suffix.lower() == ".csv" and target.name != "claims.csv":
-        frames.append(read_outcomes(target, strict=False)[1])
+        problems += outcomes(target, target.parent / "studies.bib")
         files.append(target)
     elif target.suffix.lower() == ".csv":
-        reader = dict(_extra_tables())["claims.csv"]
-        frames.append(reader(target, strict=False)[1])
+        problems += _problems("audit:read_claims", target, [target, target.parent / "article.bib"])
         files.append(target)
     else:
         default = "printed" if target.name == "article.bib" else "studies"
-        frames.append(read_references(target, strict=False, schema=schema or default)[1])
+        problems += references(target, schema or default)
         files.append(target)
-    frames = [f for f in frames if len(f)]
-    problems = pd.concat(frames, ignore_index=True) if frames else problems_frame([])
     return problems, files
 
 
-def _extra_tables():
-    """(file name, reader) pairs for tables added by later modules, when present."""
-    tables = []
-    try:
-        from .audit import read_claims
-
-        tables.append(("claims.csv", read_claims))
-    except ImportError:
-        pass
-    try:
-        from .grading import read_overrides
-
-        tables.append(("overrides.csv", read_overrides))
-    except ImportError:
-        pass
-    return tables
+# Tables read by later modules: (file name, "module:reader"); imported only on a cache miss.
+_EXTRA_TABLES = (("claims.csv", "audit:read_claims"), ("overrides.csv", "grading:read_overrides"))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     problems, files = _collect_problems(args.path, args.schema)
-    errors = int((problems["severity"] == "error").sum()) if len(problems) else 0
+    errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if args.format == "json":
-        print(problems.to_json(orient="records", force_ascii=False, indent=1))
+        print(json.dumps([{**asdict(p), "message": str(p)} for p in problems], ensure_ascii=False, indent=1))
     else:
-        for message, severity in zip(problems["message"], problems["severity"], strict=True):
-            print(message if severity == "error" else f"warning: {message}")
+        for problem in problems:
+            print(problem if problem.severity == "error" else f"warning: {problem}")
     names = ", ".join(str(f) for f in files)
     print(f"{errors} error(s), {warnings} warning(s) in {names}", file=sys.stderr)
     return EXIT_PROBLEMS if errors else EXIT_OK
