@@ -586,7 +586,9 @@ def test_garbage_in_cells_of_a_valid_row_gives_problems_or_a_valid_row(workdir, 
     first, second = table.line.tolist()
     errors = _outcome_problems_at(problems, first)
     assert bool(table.valid.iloc[0]) == errors.empty  # invalid exactly when an error names its line
-    assert (errors.key == str(cells.get("key", VALID_ROW["key"])).strip()).all()
+    # compared in Python: pandas 3.1's str dtype says "\x00" == "\x00" is False (hypothesis found it)
+    expected_key = str(cells.get("key", VALID_ROW["key"])).strip()
+    assert all(key == expected_key for key in errors.key)
     assert bool(table.valid.iloc[1]) and _outcome_problems_at(problems, second).empty
     if table.valid.iloc[0]:  # a valid row holds finite numbers within range
         numbers = table.iloc[0][["mean_int", "sd_int", "mean_ctl", "sd_ctl", "timepoint_weeks"]].dropna()
