@@ -79,10 +79,10 @@ from typing import Any, Literal, overload
 import pandas as pd
 from rapidfuzz import fuzz
 
-from .errors import ClaimsTableError, Problem, check_choice, problems_frame, raise_for_problems
+from .errors import ClaimsTableError, Problem, check_choice, is_blank, problems_frame, raise_for_problems
 from .latex import decode_latex
 from .names import initials as _given_initials
-from .outcomes import csv_rows
+from .outcomes import check_header, csv_rows
 from .paths import resolve_refs_file
 from .vocabulary import COMPARATOR_CLASSES, DESIGNS, MODALITIES, OUTCOMES, resolve
 
@@ -207,10 +207,6 @@ class AuditThresholds:
 _DASHES = re.compile(r"[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\-/]")
 _NON_WORD = re.compile(r"[^\w\s]")
 _PARENTHESES = re.compile(r"\([^)]*\)")
-
-
-def _blank(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _plain(text: object) -> str:
@@ -730,7 +726,7 @@ def _text(value: object) -> str:
 def _flag(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "yes", "1")
-    return not _blank(value) and bool(value)
+    return not is_blank(value) and bool(value)
 
 
 def _year(value: object) -> int | None:
@@ -1409,15 +1405,7 @@ see refs/README.md
     problems = list(initial_problems or [])
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader, [])]
-    if not header:
-        problems.append(Problem(file, 0, "", "", "an empty file", "a header row and one row per claim"))
-    for column in _REQUIRED_CLAIM_COLUMNS:
-        if header and column not in header:
-            problems.append(Problem(file, 1, "", column, "no such column", f"a '{column}' column (see refs/README.md)"))
-    for column in header:
-        if column not in CLAIM_COLUMNS:
-            problems.append(Problem(file, 1, "", column, f"unknown column '{column}'",
-                                    "a column from refs/README.md", "warning"))
+    problems.extend(check_header(header, _REQUIRED_CLAIM_COLUMNS, CLAIM_COLUMNS, file, "claim"))
     records: list[dict] = []
     first_line: dict[str, int] = {}
     for line, _end, cells in csv_rows(reader, file, problems):  # shared with outcomes: no cell-size limit
@@ -1673,7 +1661,7 @@ def _check_verdict_table(verdicts: pd.DataFrame, rules: ClaimRules) -> None:
     for value in verdicts["verdict"]:
         check_choice("verdict", value, allowed)
     for value in verdicts["certainty"]:
-        check_choice("certainty", "" if _blank(value) else value, CERTAINTIES)
+        check_choice("certainty", "" if is_blank(value) else value, CERTAINTIES)
 
 
 def _number(value: object) -> float:
@@ -1777,7 +1765,7 @@ def _keys(value: object) -> list[str]:
         return [k for k in re.split(r"[;,\s]+", value) if k]
     if hasattr(value, "__iter__"):
         return [str(k) for k in value]  # type: ignore[union-attr]
-    return [] if _blank(value) else [str(value)]
+    return [] if is_blank(value) else [str(value)]
 
 
 def check_claims(claims: pd.DataFrame | str | Path | None, verdicts: pd.DataFrame,
@@ -1857,7 +1845,7 @@ def check_claims(claims: pd.DataFrame | str | Path | None, verdicts: pd.DataFram
     evidence_rows = verdicts.to_dict("records")
     for row in evidence_rows:
         for column in ("certainty", "window", "basis", "comparator_class", "measure"):
-            row[column] = "" if _blank(row[column]) else row[column]
+            row[column] = "" if is_blank(row[column]) else row[column]
     results = []
     for claim in claims.to_dict("records"):
         claim.setdefault("population", "")

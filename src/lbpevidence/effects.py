@@ -34,7 +34,7 @@ import pandas as pd
 from scipy.special import gammaln
 
 # Absolute imports, so that `python -m doctest src/lbpevidence/effects.py` runs the examples.
-from .errors import Problem, check_choice
+from .errors import Problem, check_choice, is_blank
 from .vocabulary import INSTRUMENTS, Instrument, resolve
 
 __all__ = [
@@ -114,17 +114,6 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
-def _is_blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value.strip() == ""
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 class _Row:
     """Read typed values from one input row, collecting every problem found on the way."""
 
@@ -133,17 +122,17 @@ class _Row:
         self.issues: list[_Issue] = []
 
     def has(self, column: str) -> bool:
-        return not _is_blank(self.values.get(column))
+        return not is_blank(self.values.get(column))
 
     def text(self, column: str) -> str | None:
         value = self.values.get(column)
-        return None if _is_blank(value) else str(value).strip()
+        return None if is_blank(value) else str(value).strip()
 
     def number(self, column: str, *, positive: bool = False, non_negative: bool = False,
                expected: str = "a number") -> float:
         """Return the column as a float, or NaN after recording why it cannot be used."""
         value = self.values.get(column)
-        if _is_blank(value):
+        if is_blank(value):
             self.issues.append(_Issue(column, "no value", expected, f"{column} is missing"))
             return math.nan
         try:
@@ -491,7 +480,7 @@ def rows_to_problems(effects: pd.DataFrame, file: str = "outcomes.csv") -> list[
     for label, values in zip(effects.index, effects.to_dict("records"), strict=True):
         if bool(values.get("usable")):
             continue
-        key = "" if _is_blank(values.get("key")) else str(values["key"])
+        key = "" if is_blank(values.get("key")) else str(values["key"])
         key = key or str(label)
         try:
             line = int(float(values.get("line")))

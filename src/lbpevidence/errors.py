@@ -31,6 +31,7 @@ __all__ = [
     "ReferenceTableError",
     "StatisticsError",
     "check_choice",
+    "is_blank",
     "problems_frame",
     "raise_for_problems",
 ]
@@ -112,6 +113,26 @@ def raise_for_problems(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise error(errors, summary)
+
+
+def is_blank(value: object) -> bool:
+    """True for None, NaN/NA and empty or whitespace-only strings (a missing cell, however it arrived).
+
+    >>> is_blank(None), is_blank(float("nan")), is_blank("  "), is_blank(0), is_blank("x")
+    (True, True, True, False, False)
+    """
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, float):
+        return value != value  # NaN
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def check_choice(name: str, value: object, allowed: Iterable[object]) -> None:

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import optimize, special
 
 # Absolute imports, so that `python -m doctest src/lbpevidence/meta.py` runs the examples.
-from .errors import StatisticsError, check_choice
+from .errors import StatisticsError, check_choice, is_blank
 
 __all__ = [
     "CI_METHODS",
@@ -319,11 +319,6 @@ def _column_values(effects: pd.DataFrame, column: str) -> np.ndarray:
     return effects[column].to_numpy(dtype=object)
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "" \
-        or value is pd.NA
-
-
 def _studies(effects: pd.DataFrame) -> _Studies:
     if not isinstance(effects, pd.DataFrame):
         raise ValueError(
@@ -355,7 +350,7 @@ def _studies(effects: pd.DataFrame) -> _Studies:
             problems = (_column_values(effects, "problem") if "problem" in effects.columns
                         else np.full(n, "", dtype=object))
             for i in np.flatnonzero(unusable):
-                text = "" if _blank(problems[i]) else str(problems[i])
+                text = "" if is_blank(problems[i]) else str(problems[i])
                 reason[i] = f"unusable: {text}" if text else "unusable"
     measure = _column_values(effects, "measure") if "measure" in effects.columns else None
     instrument = _column_values(effects, "instrument") if "instrument" in effects.columns else None
@@ -365,7 +360,7 @@ def _studies(effects: pd.DataFrame) -> _Studies:
 def _single_measure(studies: _Studies) -> str:
     if studies.measure is None:
         return ""
-    found = sorted({str(m) for m in studies.measure[studies.included] if not _blank(m)})
+    found = sorted({str(m) for m in studies.measure[studies.included] if not is_blank(m)})
     if len(found) > 1:
         raise StatisticsError(f"effects mix measures {found}: pool one measure at a time")
     return found[0] if found else ""
@@ -375,7 +370,7 @@ def _check_instruments(studies: _Studies, measure: str) -> None:
     # Mean differences on different scales cannot be pooled; MD100 and SMD put them on one scale.
     if measure != "MD" or studies.instrument is None:
         return
-    found = sorted({str(x).strip().lower() for x in studies.instrument[studies.included] if not _blank(x)})
+    found = sorted({str(x).strip().lower() for x in studies.instrument[studies.included] if not is_blank(x)})
     if len(found) > 1:
         raise StatisticsError(f"MD rows mix instruments ({', '.join(found)}): not pooled; use MD100 or SMD")
 
@@ -786,7 +781,7 @@ def meta_by(effects: pd.DataFrame, by: str | Sequence[str], **meta_kwargs: Any) 
         except StatisticsError as error:
             measure = ""
             if group.measure is not None:
-                found = sorted({str(m) for m in group.measure[group.included] if not _blank(m)})
+                found = sorted({str(m) for m in group.measure[group.included] if not is_blank(m)})
                 measure = ", ".join(found)
             row = _empty_row(int(group.included.sum()), options, measure, str(error),
                              int((~group.included).sum()))

@@ -20,7 +20,7 @@ import dataclasses
 import io
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal, overload
 
@@ -313,6 +313,21 @@ def _locate_in_row(problem: Problem, rows: list[_Row]) -> Problem:
     return problem
 
 
+def check_header(header: list[str], required: Sequence[str], known: Sequence[str], file: str,
+                 row_name: str) -> list[Problem]:
+    """Problems of a CSV header: empty file, missing required columns, unknown (warning) and repeated ones."""
+    if not header:
+        return [Problem(file, 0, "", "", "an empty file", f"a header row and one row per {row_name}")]
+    problems = [Problem(file, 1, "", column, "no such column", f"a '{column}' column (see refs/README.md)")
+                for column in required if column not in header]
+    problems += [Problem(file, 1, "", column, f"unknown column '{column}'", "a column from refs/README.md",
+                         "warning") for column in header if column not in known]
+    problems += [Problem(file, 1, "", column, f"{header.count(column)} columns named '{column}'",
+                         "each column once (only the last one would be read)")
+                 for column in sorted({c for c in header if header.count(c) > 1})]
+    return problems
+
+
 def csv_rows(reader, file: str, problems: list[Problem]) -> Iterator[tuple[int, int, list[str]]]:
     """(first line, last line, cells) of each row; the csv module's 131,072-character cell limit is lifted.
 
@@ -344,18 +359,7 @@ def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame |
     reader = csv.reader(io.StringIO(text, newline=""))
     rows_in_file = csv_rows(reader, file, problems)
     header = [h.strip() for h in next(rows_in_file, (0, 0, []))[2]]
-    if not header:
-        problems.append(Problem(file, 0, "", "", "an empty file", "a header row and one row per contrast"))
-    for column in REQUIRED_COLUMNS:
-        if header and column not in header:
-            problems.append(Problem(file, 1, "", column, "no such column", f"a '{column}' column (see refs/README.md)"))
-    for column in header:
-        if column not in OUTCOME_COLUMNS:
-            problems.append(Problem(file, 1, "", column, f"unknown column '{column}'",
-                                    "a column from refs/README.md", "warning"))
-    for column in sorted({c for c in header if header.count(c) > 1}):
-        problems.append(Problem(file, 1, "", column, f"{header.count(column)} columns named '{column}'",
-                                "each column once (only the last one would be read)"))
+    problems.extend(check_header(header, REQUIRED_COLUMNS, OUTCOME_COLUMNS, file, "contrast"))
     studies = None
     if references is not None:
         studies = {r["key"]: r for r in references.to_dict("records")}

@@ -45,7 +45,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
-from .errors import check_choice
+from .errors import check_choice, is_blank
 from .report import COMPARATOR_SHORT, to_0_100
 from .vocabulary import COMPARATOR_CLASSES, MODALITIES, OUTCOME_MIDS, OUTCOMES
 
@@ -128,17 +128,6 @@ def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     elif not isinstance(ax, Axes):
         raise TypeError(f"The value for `ax` must be a matplotlib Axes or None, but {type(ax).__name__} was passed.")
     return ax
-
-
-def _blank(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value.strip() == ""
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _finite(value: object) -> bool:
@@ -710,7 +699,7 @@ ROB_SCHEMES = ("auto", "rob2", "pedro")
 
 
 def _rob2_category(value: object) -> str:
-    text = "" if _blank(value) else str(value).strip().lower()
+    text = "" if is_blank(value) else str(value).strip().lower()
     return {"low": "low", "some-concerns": "some concerns", "some concerns": "some concerns", "high": "high"}.get(
         text, "not assessed")
 
@@ -758,7 +747,7 @@ def rob_traffic_light(rob_table: pd.DataFrame, ax: Axes | None = None, *, scheme
     table = _check_frame("rob_table", rob_table, ["study"]).reset_index(drop=True)
     rob2_columns = [c for c in ("D1", "D2", "D3", "D4", "D5", "rob") if c in table.columns]
     if scheme == "auto":
-        judged = any((~table[c].map(_blank)).any() for c in rob2_columns)
+        judged = any((~table[c].map(is_blank)).any() for c in rob2_columns)
         scheme = "rob2" if judged or not any(c in table.columns for c in ("pedro", *_PEDRO_ITEMS)) else "pedro"
     if scheme == "rob2":
         domains = [c for c in ("D1", "D2", "D3", "D4", "D5") if c in table.columns]
@@ -770,10 +759,10 @@ def rob_traffic_light(rob_table: pd.DataFrame, ax: Axes | None = None, *, scheme
         heading = "Risk of bias (RoB 2): domains D1-D5 and overall"
     else:
         items = [c for c in _PEDRO_ITEMS if c in table.columns]
-        grid = pd.DataFrame({c: table[c].map(lambda v: "not assessed" if _blank(v) else
+        grid = pd.DataFrame({c: table[c].map(lambda v: "not assessed" if is_blank(v) else
                                               ("low" if int(v) == 1 else "high")) for c in items})
         pedro = table["pedro"] if "pedro" in table.columns else pd.Series([pd.NA] * len(table))
-        grid["Total"] = pedro.map(lambda v: "not assessed" if _blank(v) else
+        grid["Total"] = pedro.map(lambda v: "not assessed" if is_blank(v) else
                                   ("low" if int(v) >= _PEDRO_LOW_RISK else "high"))
         totals = pedro
         names = {**{c: f"{c} {_PEDRO_ITEMS[c]}" for c in items},
@@ -794,7 +783,7 @@ def rob_traffic_light(rob_table: pd.DataFrame, ax: Axes | None = None, *, scheme
                    linewidths=0.5, label=category, gid=f"rob-{category}", zorder=3)
     if totals is not None:
         for y, value in zip(rows, totals, strict=True):
-            if not _blank(value):
+            if not is_blank(value):
                 ax.text(m - 1 + 0.3, -y, f"{int(value)}/10", ha="left", va="center", fontsize=7, gid="pedro-total")
     ax.set_xticks(range(m), [names.get(c, c) for c in grid.columns], rotation=40, ha="left", fontsize=8)
     ax.xaxis.tick_top()
@@ -861,7 +850,7 @@ def audit_chart(audit_citations_table: pd.DataFrame, ax: Axes | None = None) -> 
     for y, count, fields, row in zip(ys, counts, wrong, table.to_dict("records"), strict=True):
         text = f"{row['verdict']}: {int(count)} wrong field{'' if count == 1 else 's'}"
         text += f": {', '.join(fields)}" if fields else ""
-        if not _blank(row.get("best_match")):
+        if not is_blank(row.get("best_match")):
             text += f" (best match {row['best_match']})"
         ax.text(max(count, 0.08) + 0.12, y, text, va="center", fontsize=8, gid="audit-annotation")
     if "printed_number" in table.columns:
