@@ -71,6 +71,7 @@ def _clear_caches() -> None:
     latex.decode_latex.cache_clear()
     names.format_name.cache_clear()
     names._split_authors_cached.cache_clear()
+    names.initials.cache_clear()
     gc.collect()
 
 

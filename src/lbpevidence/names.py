@@ -23,6 +23,7 @@ __all__ = ["format_name", "initials", "last_name", "split_authors"]
 
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 _COMMA = re.compile(r",")
+_GIVEN_WORD = re.compile(r"[^\s.]+")
 _SPACE = re.compile(r"\s+")
 
 
@@ -42,21 +43,21 @@ def _split_top_level(text: str, pattern: re.Pattern[str]) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+@lru_cache(maxsize=65536)
 def initials(given: str) -> str:
     """Initials of given names: ``"Jean-Pierre M"`` -> ``"J.-P. M."``.
 
-    >>> initials("Daniel C."), initials("LGF"), initials("")
-    ('D. C.', 'L. G. F.', '')
+    >>> initials("Daniel C."), initials("LGF"), initials(""), initials("Jean-Pierre M")
+    ('D. C.', 'L. G. F.', '', 'J.-P. M.')
     """
     out = []
-    for word in given.replace(".", ". ").split():
-        word = word.strip(".")
-        if not word:
-            continue
-        if word.isupper() and len(word) <= 4 and "-" not in word:
+    for word in _GIVEN_WORD.findall(given):  # words split at spaces and periods, at C speed
+        if "-" in word:
+            out.append("-".join(f"{piece[0]}." for piece in word.split("-") if piece))
+        elif word.isupper() and len(word) <= 4:
             out.extend(f"{ch}." for ch in word)  # "LGF" is three initials, as PubMed writes them
         else:
-            out.append("-".join(f"{piece[0]}." for piece in word.split("-") if piece))
+            out.append(f"{word[0]}.")
     return " ".join(out)
 
 

@@ -45,7 +45,7 @@ from .cache import load as load_cached
 from .cache import store as store_cached
 from .errors import Problem, ReferenceTableError, check_choice, problems_frame, raise_for_problems
 from .latex import decode_latex, normalise_pages
-from .names import last_name, split_authors
+from .names import split_authors
 from .paths import resolve_refs_file
 from .validation import LIST_FIELDS, SCHEMAS, check_record, normalise_doi
 from .vocabulary import resolve
@@ -298,7 +298,8 @@ def _to_frame(records: list[dict]) -> pd.DataFrame:
                                 for name in ("key", "entry_type", "line", "doi", "source", "unverified")}
     author_fields = [r.get("author") or r.get("editor") or "" for r in raws]
     parsed = {a: split_authors(a) if a else ([], False) for a in set(author_fields)}
-    firsts = {a: last_name(_FIRST_AND.split(a, maxsplit=1)[0]) if a else "" for a in parsed}
+    # The first formatted name up to ", " is its last name (an organisation has no comma and stays whole).
+    firsts = {a: p[0][0].split(", ", 1)[0] if p[0] else "" for a, p in parsed.items()}
     columns["authors"] = [list(parsed[a][0]) for a in author_fields]
     columns["first_author"] = [firsts[a] for a in author_fields]
     columns["author_count"] = [len(parsed[a][0]) for a in author_fields]
