@@ -45,6 +45,7 @@ from typing import Any, Literal, overload
 
 import pandas as pd
 
+from .audit import normalise_title
 from .errors import Problem, ReferenceTableError, check_choice, problems_frame, raise_for_problems
 from .latex import normalise_pages
 from .names import format_name, last_name
@@ -67,7 +68,6 @@ __all__ = [
     "import_records",
     "import_text",
     "make_key",
-    "normalise_title",
     "unique_key",
 ]
 
@@ -681,7 +681,8 @@ class DuplicateRules:
 
     1. ``doi``: the same DOI (normalised: lower case, no resolver prefix);
     2. ``pmid``: the same PubMed id;
-    3. ``title-author-year``: the same normalised title (:func:`normalise_title`),
+    3. ``title-author-year``: the same normalised title (:func:`lbpevidence.audit.normalise_title`,
+       the one the citation audit compares titles with),
        the same first-author last name (ASCII, letters only) and the same year.
 
     Otherwise a ``possible-duplicate`` (rule ``fuzzy-title``) is a record whose
@@ -700,17 +701,6 @@ class DuplicateRules:
             raise ValueError(f"`title_threshold` must be between 0 and 100, but {self.title_threshold!r} was passed.")
         if self.max_year_gap < 0:
             raise ValueError(f"`max_year_gap` must be 0 or more, but {self.max_year_gap!r} was passed.")
-
-
-def normalise_title(title: str) -> str:
-    """A title reduced for comparison: ASCII, lower case, punctuation as single spaces.
-
-    Examples
-    --------
-    >>> normalise_title("Yoga vs. Stretching: a Randomised Trial in Zürich.")
-    'yoga vs stretching a randomised trial in zurich'
-    """
-    return " ".join(_words(title)) if isinstance(title, str) else ""
 
 
 def _match_table(frame: pd.DataFrame | None) -> list[dict]:
