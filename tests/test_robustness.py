@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import itertools
 import json
@@ -683,6 +684,33 @@ def test_a_huge_unbalanced_entry_fails_cleanly_within_bounded_memory(tmp_path):
     assert seen["rows"] == 2 * head_count, "entries before and after the huge one must survive"
     assert seen["keys"][-1].endswith("tail")
     assert seen["peak_mb"] < PEAK_MEMORY_LIMIT_MB, seen
+
+
+def test_parsing_leaves_no_garbage_cycles_and_restores_the_collector():
+    """The parser pauses the cyclic collector (speed); memory must then be freed by reference counting
+    alone. bibtexparser's failed blocks hold an exception whose traceback holds the whole chunk: without
+    the cycle broken, a file of broken entries would keep every chunk alive until the collector ran."""
+    good = "@article{good%d, author = {Doe, J.}, title = {T}, journal = {J}, year = 2000}\n"
+    broken = "@article{bad%d, author = {Doe, J., title = {T}, journal = {J}, year = 2000}\n"
+    text = "".join((good if i % 2 else broken) % i for i in range(400))
+    gc.collect()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        table, problems = parse_bibtex(text, schema="bibliography")
+        assert len(table) == 200 and sum(p.field == "entry" for p in problems) == 200
+        del table, problems
+        assert gc.collect() == 0, "objects that only the cyclic collector could free"
+    finally:
+        gc.enable()
+    parse_bibtex(text, schema="bibliography")
+    assert gc.isenabled(), "the parser must leave the collector as it found it"
+    gc.disable()
+    try:
+        parse_bibtex(text, schema="bibliography")
+        assert not gc.isenabled(), "a caller who disabled the collector keeps it disabled"
+    finally:
+        gc.enable()
 
 
 # --- 5. no network in any default code path ---------------------------------------------------------
