@@ -3,20 +3,28 @@
 Run::
 
     python benchmarks/bench_references.py                 # real files + 10k synthetic
-    python benchmarks/bench_references.py --sizes 10000 100000 --repeat 3
+    python benchmarks/bench_references.py --sizes 10000 100000 --repeat 5
 
-For each file, in the same process and alternating the two readers, it reports the
-best CPU time of ``--repeat`` runs (time.process_time, steadier than wall time on a shared
-machine), entries/s, and peak memory (growth of the resident set in a fresh process) of
+For each file, in the same process and alternating the readers run by run, it reports
+the best CPU time of ``--repeat`` runs (time.process_time), entries/s, and peak memory
+(growth of the resident set in a fresh process) of
 
 * ``bare``: ``bibtexparser.parse_file`` (default parse stack, no LaTeX decoding) + a
-  DataFrame of the raw field values, and
+  DataFrame of the raw field values, as a bibtexparser user runs it;
+* ``bare-nogc``: the same with Python's cyclic garbage collector paused, as
+  ``read_references`` pauses it (so the ratio against it shows what is left once that
+  advantage is taken away);
 * ``ours``: ``lbpevidence.read_references(strict=False, schema="bibliography")``, which
   also resolves macros, decodes LaTeX, parses authors and validates;
 
-and the ratios ours/bare. Caches are cleared before every timed run so repeated runs
-measure parsing, not memoisation. Synthetic files are generated deterministically
-from a seed (LaTeX accents, @string macros, comments, nested braces, custom fields).
+and the ratios ours/bare: of the best times, and the median of the per-round ratios
+(each round runs the readers back to back, so both see the same machine state). On this
+2-core VM the speed of the same CPU-bound loop drifts up to 2x for seconds at a time;
+best-of-N and paired ratios are what stays stable, and ``--instructions`` adds a count of
+machine instructions under valgrind, which does not drift at all. Caches are cleared before every
+timed run so repeated runs measure parsing, not memoisation. Synthetic files are generated
+deterministically from a seed (LaTeX accents, @string macros, comments, nested braces,
+custom fields).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import argparse
 import gc
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -80,6 +89,16 @@ def bare(path: Path) -> pd.DataFrame:
     return pd.DataFrame([{"key": e.key, **{f.key: f.value for f in e.fields}} for e in library.entries])
 
 
+def bare_nogc(path: Path) -> pd.DataFrame:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return bare(path)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def ours(path: Path) -> pd.DataFrame:
     return lbp.read_references(path, strict=False, schema="bibliography")[0]
 
@@ -131,11 +150,46 @@ def _peak_rss_mib(name: str, path: Path) -> float:
     return float(out.stdout.strip())
 
 
+_COUNT_CHILD = """
+import sys
+sys.path.insert(0, {bench!r})
+import bench_references as b
+path = b.Path({path!r})
+path.read_bytes()  # the file is in the page cache for both runs
+if {name!r} != "setup":
+    getattr(b, {name!r})(path)
+"""
+
+
+def instructions(name: str, path: Path) -> int:
+    """Machine instructions one run of reader ``name`` executes (valgrind's cachegrind), setup excluded.
+
+    Deterministic where time is not: a child that imports everything and runs the reader, minus
+    a child that only imports. PYTHONHASHSEED is fixed so set and dict layouts repeat.
+    """
+    import re
+    import shutil
+    import subprocess
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    counts = []
+    for which in ("setup", name):
+        code = _COUNT_CHILD.format(bench=str(Path(__file__).resolve().parent), name=which, path=str(path))
+        env = {**os.environ, "LBPEVIDENCE_NO_CACHE": "1", "PYTHONHASHSEED": "0"}
+        out = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                              sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        counts.append(int(re.search(r"I\s+refs:\s+([\d,]+)", out.stderr).group(1).replace(",", "")))
+    return counts[1] - counts[0]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions under valgrind (slow: about a minute per reader and file)")
     args = parser.parse_args(argv)
     os.environ["LBPEVIDENCE_NO_CACHE"] = "1"  # measure parsing, not the cache (bench_cache.py does that)
     files: list[tuple[str, Path]] = [(n, SHARED / n) for n in REAL_FILES if (SHARED / n).exists()]
@@ -144,19 +198,26 @@ def main(argv: list[str] | None = None) -> None:
         path = tmp / f"synthetic_{size}.bib"
         path.write_text(synthetic_bib(size), encoding="utf-8")
         files.append((f"synthetic {size:,}", path))
-    print(f"{'file':22s} {'entries':>8s} {'bare s':>8s} {'ours s':>8s} {'ratio':>6s} {'bare/s':>8s} "
-          f"{'ours/s':>8s} {'bare MiB':>9s} {'ours MiB':>9s} {'mem ratio':>9s}")
+    print(f"{'file':20s} {'entries':>7s} {'bare s':>7s} {'nogc s':>7s} {'ours s':>7s} {'ratio':>6s} {'median':>6s} "
+          f"{'r/nogc':>6s} {'ours/s':>7s} {'bare MiB':>8s} {'ours MiB':>8s} {'mem':>5s}")
     for label, path in files:
-        bare_times, our_times = [], []
-        for _ in range(args.repeat):  # alternate so both see the same machine load
-            bare_times.append(measure(bare, path, False)[0])
-            our_times.append(measure(ours, path, False)[0])
+        times: dict[str, list[float]] = {"bare": [], "bare_nogc": [], "ours": []}
+        for _ in range(args.repeat):  # alternate so all see the same machine state
+            for func in (bare, bare_nogc, ours):
+                times[func.__name__].append(measure(func, path, False)[0])
         memory = not args.no_memory
-        _, bare_mem, n_bare = measure(bare, path, memory)
+        _, bare_mem, _ = measure(bare, path, memory)
         _, our_mem, n_ours = measure(ours, path, memory)
-        tb, to = min(bare_times), min(our_times)
-        print(f"{label:22s} {n_ours:8d} {tb:8.2f} {to:8.2f} {to / tb:6.2f} {n_bare / tb:8.0f} {n_ours / to:8.0f} "
-              f"{bare_mem:9.1f} {our_mem:9.1f} {our_mem / bare_mem if bare_mem else float('nan'):9.2f}")
+        tb, tn, to = (min(times[name]) for name in ("bare", "bare_nogc", "ours"))
+        paired = statistics.median(o / b for o, b in zip(times["ours"], times["bare"], strict=True))
+        print(f"{label:20s} {n_ours:7d} {tb:7.2f} {tn:7.2f} {to:7.2f} {to / tb:6.2f} {paired:6.2f} {to / tn:6.2f} "
+              f"{n_ours / to:7.0f} {bare_mem:8.1f} {our_mem:8.1f} "
+              f"{our_mem / bare_mem if bare_mem else float('nan'):5.2f}")
+        if args.instructions:
+            counts = {name: instructions(name, path) for name in ("bare", "bare_nogc", "ours")}
+            giga = {name: f"{count / 1e9:.2f} G" for name, count in counts.items()}
+            print(f"{'':20s} instructions: bare {giga['bare']}, bare-nogc {giga['bare_nogc']}, ours {giga['ours']}, "
+                  f"ratio {counts['ours'] / counts['bare']:.3f}")
         sys.stdout.flush()
 
 
