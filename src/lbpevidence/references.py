@@ -74,7 +74,6 @@ _MISSING_COMMA = re.compile(r"^\s*,?\s*([A-Za-z][\w\-]*)\s*=")
 _LIST_SPLIT = re.compile(r"\s*;\s*")
 _BRACE = re.compile(r"[{}]")
 _BRACE_STEP = {"{": 1, "}": -1}
-_FIRST_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 _CHUNK_CHARS = 1 << 20
 
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)  # we report failed blocks ourselves
