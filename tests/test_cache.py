@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -14,9 +15,10 @@ from lbpevidence import cache, references
 def test_second_read_comes_from_the_cache(write, monkeypatch):
     path = write(bib_entry("a"))
     first = lbp.read_references(path)
-    monkeypatch.setattr(references, "parse_bibtex", lambda *a, **k: pytest.fail("parsed again"))
+    monkeypatch.setattr(references, "_parse_boxed", lambda *a, **k: pytest.fail("parsed again"))
     second = lbp.read_references(path)
     assert second.equals(first) and second is not first
+    assert gc.isenabled(), "the loader pauses the collector while unpickling, and must turn it back on"
 
 
 def test_a_one_byte_change_is_picked_up(write):

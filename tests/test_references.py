@@ -272,3 +272,18 @@ def test_printed_schema_reads_the_article_citations():
     printed = lbp.read_references(schema="printed")
     assert printed.printed_number.tolist() == [1, 2, 3, 4]
     assert isinstance(printed, pd.DataFrame)
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_problems_frame_is_the_frame_of_the_problems_as_rows(count):
+    from dataclasses import asdict
+
+    from lbpevidence.errors import PROBLEM_COLUMNS, Problem, problems_frame
+
+    problems = [Problem(f"f{i}.bib", i, f"key{i}", "title", "no title", "a title", "warning" if i else "error")
+                for i in range(count)]
+    rows = pd.DataFrame([{**asdict(p), "message": str(p)} for p in problems], columns=PROBLEM_COLUMNS)
+    frame = problems_frame(problems)
+    pd.testing.assert_frame_equal(frame, rows)
+    frame["extra"] = 1  # a caller may change its copy ...
+    assert list(problems_frame([]).columns) == PROBLEM_COLUMNS  # ... without changing the next empty frame

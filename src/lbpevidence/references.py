@@ -33,7 +33,6 @@ import codecs
 import contextlib
 import dataclasses
 import datetime as dt
-import gc
 import itertools
 import logging
 import re
@@ -43,7 +42,7 @@ from typing import Literal, overload
 
 import pandas as pd
 
-from .cache import cache_key
+from .cache import cache_key, gc_paused
 from .cache import load as load_cached
 from .cache import store as store_cached
 from .errors import Problem, ReferenceTableError, check_choice, problems_frame, raise_for_problems
@@ -368,31 +367,15 @@ def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
     return _parse_boxed([text], file, schema, initial_problems)
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a file is parsed.
-
-    Parsing allocates hundreds of thousands of short-lived, acyclic objects (blocks, fields,
-    dicts); the collector would traverse the growing heap again and again and find nothing
-    (15-25 % of the CPU time on the benchmark files). Reference counting still frees
-    everything. The one cycle bibtexparser makes, a failed block's exception whose traceback
-    holds the splitter and its library, is broken where the block is read (see
-    :func:`_parse_blocks`), so a file full of broken entries does not pile up memory.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _parse_boxed(box: list[str], file: str, schema: str,
                  initial_problems: list[Problem] | None) -> tuple[pd.DataFrame, list[Problem]]:
     """parse_bibtex on text handed over in a one-item list, so the text can be freed before the
     table is built (the caller keeps no reference): the peak memory of a large file drops."""
-    with _cyclic_gc_paused():
+    # Parsing allocates hundreds of thousands of short-lived, acyclic objects; the collector would
+    # walk the growing heap again and again and find nothing (15-25 % of the CPU time). The one
+    # cycle bibtexparser makes, a failed block's exception whose traceback holds the splitter and
+    # its library, is broken where the block is read, so a file of broken entries does not pile up.
+    with gc_paused():
         return _parse_blocks(box, file, schema, initial_problems)
 
 
