@@ -76,12 +76,14 @@ def synthetic_bib(entries: int, seed: int = 2026) -> str:
     return "".join(parts)
 
 
-def _clear_caches() -> None:
+def _clear_caches(collect: bool = True) -> None:
+    """Forget memoised decodings (so a run parses, not looks up), and collect garbage unless told not to."""
     latex.decode_latex.cache_clear()
     names.format_name.cache_clear()
     names._split_authors_cached.cache_clear()
     names.initials.cache_clear()
-    gc.collect()
+    if collect:
+        gc.collect()
 
 
 def bare(path: Path) -> pd.DataFrame:
