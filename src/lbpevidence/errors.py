@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -96,7 +97,11 @@ class Problem:
 PROBLEM_COLUMNS = ["file", "line", "key", "field", "found", "expected", "severity", "message"]
 
 
-_EMPTY_FRAME: list[pd.DataFrame] = []  # built on first use: this module must not import pandas at import time
+@lru_cache(maxsize=1)
+def _empty_problems_frame() -> pd.DataFrame:
+    import pandas as pd  # on first use: this module must not import pandas at import time
+
+    return pd.DataFrame([], columns=PROBLEM_COLUMNS)
 
 
 def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
@@ -105,13 +110,11 @@ def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
     Built column by column (4x faster than from row dicts); the common no-problem case is a
     copy of one empty frame, which keeps a cached reload of a clean table cheap.
     """
-    import pandas as pd
-
     problems = list(problems)
     if not problems:
-        if not _EMPTY_FRAME:
-            _EMPTY_FRAME.append(pd.DataFrame([], columns=PROBLEM_COLUMNS))
-        return _EMPTY_FRAME[0].copy()
+        return _empty_problems_frame().copy()  # a copy: callers may change theirs
+    import pandas as pd
+
     columns = {name: [getattr(p, name) for p in problems] for name in PROBLEM_COLUMNS[:-1]}
     columns["message"] = [str(p) for p in problems]
     return pd.DataFrame(columns, columns=PROBLEM_COLUMNS)
