@@ -13,7 +13,8 @@ HEADER = ",".join(OUTCOME_COLUMNS)
 
 def row(**values: str) -> str:
     base = {"key": "doe2020trial", "outcome": "pain", "instrument": "pain-0-10", "timepoint_weeks": "8",
-            "intervention": "acupuncture", "comparator": "sham", "data_type": "reported-effect", "effect_type": "MD",
+            "population": "chronic", "intervention": "acupuncture", "comparator": "sham",
+            "data_type": "reported-effect", "effect_type": "MD",
             "estimate": "-1.2", "ci_low": "-2.0", "ci_high": "-0.4", "sign_convention": "scale", "pool": "yes",
             "source_url": "https://pubmed.ncbi.nlm.nih.gov/12345678/", "source_location": "abstract"}
     base.update(values)
@@ -108,3 +109,52 @@ def test_reported_certainty_must_be_a_grade_level(folder):
 def test_bundled_outcomes_join_every_row():
     outcomes = lbp.read_outcomes()
     assert outcomes.study.str.len().gt(0).all() and outcomes.valid.all()
+
+
+# --- population and CI level, per row -------------------------------------------------------------------
+
+
+def test_population_is_read_per_row_and_grouped(folder):
+    table = read(folder, row(population="subacute"), row(population="not-reported", outcome="disability",
+                                                         instrument="rmdq-24"), strict=True)
+    assert table.population.tolist() == ["subacute", "not-reported"]
+    assert table.population_group.tolist() == ["acute", "mixed"]
+    assert table.study_population.tolist() == ["chronic", "chronic"]
+
+
+def test_an_empty_population_falls_back_to_the_study_with_a_warning(folder):
+    table, problems = read(folder, row(population=""))
+    assert table.population.iloc[0] == "chronic"
+    assert problems.severity.tolist() == ["warning"]
+    assert problems.message.iloc[0].startswith(f"{folder / 'outcomes.csv'}:2 doe2020trial population: found an "
+                                               "empty cell, expected the population of this contrast")
+    assert "the study's 'chronic' is used" in problems.message.iloc[0]
+
+
+def test_a_misspelt_population_is_an_error(folder):
+    _, problems = read(folder, row(population="chornic"))
+    assert problems.message.tolist() == [
+        f"{folder / 'outcomes.csv'}:2 doe2020trial population: found 'chornic', expected a known population "
+        "(did you mean 'chronic'?); see refs/README.md"]
+
+
+@pytest.mark.parametrize("level", ["0", "50", "100", "950"])
+def test_a_ci_level_outside_50_to_100_percent_is_an_error(folder, level):
+    _, problems = read(folder, row(ci_level=level))
+    assert [p for p in problems.message if "ci_level" in p] == [
+        f"{folder / 'outcomes.csv'}:2 doe2020trial ci_level: found '{level}', expected a confidence level in percent "
+        "above 50 and below 100 (95 when empty; 90 for a 90% CI)"]
+
+
+# z quantiles from a printed normal table, not from the code under test: z(0.95) and z(0.975), and
+# z(1 - 0.05/6) for a Bonferroni interval over three comparisons (98.33%).
+Z_90, Z_95, Z_9833 = 1.6448536269514722, 1.959963984540054, 2.3939797998185104
+
+
+@pytest.mark.parametrize(("level", "z"), [("", Z_95), ("95", Z_95), ("90", Z_90), ("98.33333333333333", Z_9833)])
+def test_the_ci_level_sets_the_standard_error(folder, level, z):
+    table = read(folder, row(ci_level=level, estimate="-1.2", ci_low="-2.0", ci_high="-0.4"), strict=True)
+    effects = lbp.effect_sizes(table, measure="MD")
+    assert effects.sei.iloc[0] == pytest.approx(1.6 / (2 * z), rel=1e-9)
+    # the effect's own CI is always the 95% Wald interval, whatever level the source printed
+    assert effects.yi_ci_high.iloc[0] - effects.yi_ci_low.iloc[0] == pytest.approx(2 * Z_95 * 1.6 / (2 * z))

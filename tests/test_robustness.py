@@ -75,7 +75,8 @@ def article(drop: tuple[str, ...] = (), **fields: str) -> str:
 
 
 VALID_ROW = {"key": "doe2020trial", "outcome": "pain", "instrument": "pain-0-10", "timepoint_weeks": "12",
-             "intervention": "acupuncture", "comparator": "sham", "data_type": "final", "mean_int": "3.1",
+             "population": "chronic", "intervention": "acupuncture", "comparator": "sham", "data_type": "final",
+             "mean_int": "3.1",
              "sd_int": "2.0", "n_int": "50", "mean_ctl": "4.0", "sd_ctl": "2.1", "n_ctl": "50",
              "source_url": "https://example.org/trial", "source_location": "Table 2"}
 NO_ARMS = dict.fromkeys(("mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl"), "")
@@ -269,7 +270,7 @@ CATALOGUE: list[Bad] = [
     Bad("outcomes.csv", "an estimate outside its CI", outcomes({**REPORTED, "estimate": "2"}), 2, K, "estimate",
         "2 outside its CI (-1.5 to -0.5)"),
     Bad("outcomes.csv", "a reported effect with neither CI nor SE",
-        outcomes({**REPORTED, "ci_low": "", "ci_high": ""}), 2, K, "ci_low", "no 95% CI and no SE"),
+        outcomes({**REPORTED, "ci_low": "", "ci_high": ""}), 2, K, "ci_low", "no CI and no SE"),
     Bad("outcomes.csv", "a negative risk ratio",
         outcomes({**EVENTS, "data_type": "reported-effect", "events_int": "", "events_ctl": "", "effect_type": "RR",
                   "estimate": "-0.5", "ci_low": "-0.9", "ci_high": "1.5", "sign_convention": "scale"}),

@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
+from scipy.stats import norm
 
 # Absolute imports, so that `python -m doctest src/lbpevidence/effects.py` runs the examples.
 from .errors import Problem, check_choice, is_blank
@@ -259,6 +260,19 @@ def _from_events(row: _Row, measure: str) -> tuple[float, float]:
     return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
 
 
+def _z_for_level(row: _Row) -> float:
+    """The normal quantile of the row's ``ci_level`` (percent; 95 when absent), for SE = width / (2 z)."""
+    if not row.has("ci_level"):
+        return Z_95
+    level = row.number("ci_level", positive=True, expected="a confidence level in percent, above 50 and below 100")
+    row.stop_if_issues()
+    if not 50 < level < 100:
+        row.fail("ci_level", repr(row.text("ci_level")), "a confidence level in percent, above 50 and below 100",
+                 f"ci_level {level:g} is not a confidence level in percent")
+        raise _RowError
+    return float(norm.ppf(0.5 + level / 200))
+
+
 def _from_reported(row: _Row, measure: str, to_scale: int) -> tuple[float, float]:
     effect_type = _vocabulary_term(row, "effect_type", None)
     if effect_type is None:
@@ -290,7 +304,7 @@ def _from_reported(row: _Row, measure: str, to_scale: int) -> tuple[float, float
         row.stop_if_issues()
         if ratio:
             low, high = math.log(low), math.log(high)
-        se = (high - low) / (2 * Z_95)
+        se = (high - low) / (2 * _z_for_level(row))
         if se <= 0:
             row.fail("ci_low", f"a CI of width 0 [{row.text('ci_low')}, {row.text('ci_high')}]",
                      "a CI of positive width", "CI has width 0: no standard error")
@@ -351,8 +365,10 @@ def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
           mean_ctl, sd_ctl, n_ctl``;
         - events (``data_type`` "events"): ``events_int, n_int, events_ctl, n_ctl``;
         - a reported effect (``data_type`` "reported-effect"): ``effect_type`` (MD, SMD, RR, OR,
-          RD), ``estimate`` and its 95% CI ``ci_low, ci_high`` as printed, or ``se`` (on the
-          analysis scale: the SE of the log ratio for RR and OR). The CI is used when present;
+          RD), ``estimate`` and its CI ``ci_low, ci_high`` as printed, or ``se`` (on the
+          analysis scale: the SE of the log ratio for RR and OR). The CI is used when present,
+          at its ``ci_level`` (percent; 95 when absent or empty: a 90% or a Bonferroni-adjusted
+          interval gives SE = width / (2 z) with that level's z, never read as 95%);
         - ``instrument`` (a term of :data:`~lbpevidence.vocabulary.INSTRUMENTS`) sets the direction;
         - ``data_type``; when absent or blank it is inferred: event counts, then arm means, then
           a reported effect (``estimate``, ``effect_type``, CI or ``se``);

@@ -28,14 +28,14 @@ import pandas as pd
 
 from .errors import OutcomeTableError, Problem, problems_frame, raise_for_problems
 from .paths import resolve_refs_file
-from .vocabulary import COMPARATORS, DESIGNS, INSTRUMENTS, TIME_WINDOWS, resolve, time_window
+from .vocabulary import COMPARATORS, DESIGNS, INSTRUMENTS, POPULATION_GROUPS, TIME_WINDOWS, resolve, time_window
 
 __all__ = ["DERIVED_COLUMNS", "NUMERIC_COLUMNS", "OUTCOME_COLUMNS", "parse_outcomes", "read_outcomes"]
 
 OUTCOME_COLUMNS = [
-    "key", "outcome", "instrument", "timepoint_weeks", "window", "intervention", "intervention_detail", "comparator",
-    "comparator_detail", "data_type", "mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl",
-    "events_int", "events_ctl", "effect_type", "estimate", "ci_low", "ci_high", "se", "sign_convention",
+    "key", "outcome", "instrument", "timepoint_weeks", "window", "population", "intervention", "intervention_detail",
+    "comparator", "comparator_detail", "data_type", "mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl",
+    "events_int", "events_ctl", "effect_type", "estimate", "ci_low", "ci_high", "ci_level", "se", "sign_convention",
     "n_total", "k_studies", "reported_certainty", "pool", "source_url", "source_location", "notes",
 ]
 REQUIRED_COLUMNS = ("key", "outcome", "instrument", "timepoint_weeks", "intervention", "comparator",
@@ -43,11 +43,11 @@ REQUIRED_COLUMNS = ("key", "outcome", "instrument", "timepoint_weeks", "interven
 # `window` is optional: it names the follow-up window when the source gives no time in weeks
 # ("immediately after treatment"), so that no placeholder number has to be invented.
 FLOAT_COLUMNS = ("timepoint_weeks", "mean_int", "sd_int", "mean_ctl", "sd_ctl", "estimate", "ci_low",
-                 "ci_high", "se")
+                 "ci_high", "ci_level", "se")
 INT_COLUMNS = ("n_int", "n_ctl", "events_int", "events_ctl", "n_total", "k_studies")
 NUMERIC_COLUMNS = FLOAT_COLUMNS + INT_COLUMNS
-DERIVED_COLUMNS = ["line", "modality", "comparator_class", "design", "level", "population",
-                   "study", "study_unverified", "valid"]
+DERIVED_COLUMNS = ["line", "modality", "comparator_class", "design", "level", "population_group",
+                   "study_population", "year", "study", "study_unverified", "valid"]
 
 CERTAINTY_LEVELS = ("high", "moderate", "low", "very low")
 _MAX_N = 100_000          # no single trial arm in this field comes near this
@@ -121,6 +121,7 @@ def _check_terms(row: _Row) -> None:
         ("outcome", "outcome", True), ("instrument", "instrument", True), ("intervention", "modality", True),
         ("comparator", "comparator", True), ("data_type", "data_type", True),
         ("effect_type", "effect_type", False), ("sign_convention", "sign_convention", False),
+        ("population", "population", False),
     ):
         text = row.text(column)
         if not text:
@@ -176,6 +177,14 @@ def _check_numbers(row: _Row) -> None:
         value = row.values[column]
         if value is not None and value <= 0:
             row.add(column, repr(row.text(column)), "a positive number")
+    level = row.values["ci_level"]
+    if level is not None and not 50 < level < 100:
+        row.add("ci_level", repr(row.text("ci_level")),
+                "a confidence level in percent above 50 and below 100 (95 when empty; 90 for a 90% CI)")
+        row.values["ci_level"] = None
+    if level is not None and not row.text("ci_low"):
+        row.add("ci_level", repr(row.text("ci_level")), "an empty cell: ci_level describes ci_low and ci_high",
+                "warning")
 
 
 def _check_data_type(row: _Row) -> None:
@@ -225,7 +234,7 @@ def _check_reported(row: _Row, instrument) -> None:
         row.add("estimate", "an empty cell", "the reported point estimate")
     has_ci = v["ci_low"] is not None and v["ci_high"] is not None
     if not has_ci and v["se"] is None:
-        row.add("ci_low", "no 95% CI and no SE", "ci_low and ci_high, or se")
+        row.add("ci_low", "no CI and no SE", "ci_low and ci_high, or se")
     if (v["ci_low"] is None) != (v["ci_high"] is None):
         row.add("ci_high" if v["ci_high"] is None else "ci_low", "one CI bound only", "both bounds")
     estimate = v["estimate"]
@@ -276,7 +285,16 @@ def _join_study(row: _Row, studies: dict[str, dict] | None) -> None:
     design = study.get("design", "")
     v["design"] = design
     v["level"] = DESIGNS[design].level if design in DESIGNS else ""
-    v["population"] = study.get("population", "")
+    # The population of this contrast, as its source states it; an empty cell falls back to the study's.
+    v["study_population"] = study.get("population", "")
+    if not v.get("population"):
+        v["population"] = v["study_population"]
+        if study and study.get("design") != "guideline":
+            row.add("population", "an empty cell", "the population of this contrast as the source states it "
+                    f"(acute, subacute, acute-subacute, chronic, mixed, not-reported); the study's "
+                    f"'{v['study_population'] or 'none'}' is used", "warning")
+    v["population_group"] = POPULATION_GROUPS.get(str(v["population"]), "")
+    v["year"] = study.get("year")
     year = study.get("year")
     v["study"] = f"{study.get('first_author') or row.key} {year if year is not None else ''}".strip()
     v["study_unverified"] = list(study.get("unverified") or [])

@@ -35,6 +35,8 @@ __all__ = [
     "OUTCOMES",
     "OUTCOME_MIDS",
     "POPULATIONS",
+    "POPULATION_GROUPS",
+    "POPULATION_GROUP_LABELS",
     "ROB_JUDGEMENTS",
     "SIGN_CONVENTIONS",
     "TIME_WINDOWS",
@@ -193,6 +195,19 @@ POPULATIONS: dict[str, Term] = _index(
     Term("mixed", "Mixed or unrestricted duration"),
     Term("not-reported", "Duration not reported"),
 )
+
+# Populations are recorded with the terms above and grouped for analysis: acute and subacute pain
+# together (as the Cochrane Back and Neck reviews pool them), chronic, and mixed or unreported
+# durations. An analysis never pools across groups, and a claim about acute pain is never judged
+# on chronic-pain evidence.
+POPULATION_GROUPS: dict[str, str] = {
+    "acute": "acute", "subacute": "acute", "acute-subacute": "acute",
+    "chronic": "chronic",
+    "mixed": "mixed", "not-reported": "mixed",
+}
+POPULATION_GROUP_LABELS: dict[str, str] = {
+    "acute": "acute or subacute", "chronic": "chronic", "mixed": "mixed or not reported", "any": "any duration",
+}
 
 COMPARATORS: dict[str, Comparator] = _index(
     Comparator("sham", "Sham or simulated treatment", comparator_class="sham",
