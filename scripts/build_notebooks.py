@@ -91,19 +91,22 @@ shows, and how sure we can be.
     ("code", FIRST),
     ("md", """## The headline table
 
-One row per treatment and outcome, the strongest evidence first. How to read it:
+One row per treatment and outcome: the answer the strongest evidence gives, chosen by one documented rule
+(`lbpevidence.evidence`): a published review with its authors' certainty rating first, then a pooled estimate of
+three or more studies, of two studies, a single trial, and last the studies' own conclusions; within that, the
+comparison a reader asks about first (usual care or no treatment, then sham, then other treatments). For
+exercise, acupuncture and spinal manipulation every comparison with evidence gets its own row. How to read it:
 
-- `verdict` compares the effect and its 95% CI with the **minimal important difference** (MID: the smallest change
-  patients notice; 15 points for pain and 10 for disability on a 0-100 scale, Hayden 2021). *Important benefit*:
-  the CI excludes no effect and the effect reaches the MID; *benefit below MID*: real but small; *no benefit
-  shown*; *insufficient evidence*: the CI is too wide to tell; *benefit reported, not quantified*: only the
-  studies' own conclusions are available.
-- `certainty` is the GRADE-style certainty (high, moderate, low, very low): how likely further research is to
-  change the answer. *not rated*: a published review that gave none.
-- `effect_0_100` (with `ci_low_0_100` to `ci_high_0_100`) is the difference from the comparison treatment on a
-  0-100 scale; **negative means less pain or disability** with the treatment. Mean differences are rescaled to
-  0-100; standardised mean differences are multiplied by a typical SD (Furlan 2015).
-- `basis`: our own meta-analysis of the trials (`pooled`), a published review's estimate, a single trial, or only
+- `verdict` says where the effect's 95% CI lies relative to two thresholds, no effect and the **minimal important
+  difference** (MID: the smallest change patients notice; 15 points for pain and 10 for disability on a 0-100
+  scale, Hayden 2021). The table below defines each verdict.
+- `certainty` is the GRADE certainty (high, moderate, low, very low) and `rated_by` says whose it is: the review's
+  authors, or our GRADE rules (notebook 04 gives the reasons). A CI that crosses a threshold costs certainty.
+- `population`: acute or subacute, chronic, or mixed durations; evidence from one is never pooled with another.
+- `effect_0_100` (with `ci_low_0_100` to `ci_high_0_100`) is the difference from the comparison on a 0-100 scale;
+  **negative means less pain or disability** with the treatment. Mean differences are rescaled to 0-100;
+  standardised mean differences are multiplied by a typical SD (Furlan 2015).
+- `basis`: a published review's estimate, our own meta-analysis of the trials (`pooled`), a single trial, or only
   the studies' conclusions. `studies` and `participants` say how much evidence stands behind the row."""),
     ("code", "report.display_table(report.headline_table(review))"),
     ("md", """## The headline figure
@@ -116,10 +119,13 @@ SMDs are multiplied by a typical SD. The dashed lines are the minimal important 
 (15 points for pain, 10 for disability). Arrow heads mark CIs that run beyond the axis. The comparison differs
 between rows (usual care, sham, another treatment): it is written above each line."""),
     ("code", "plots.headline_figure(review);"),
+    ("md", """The verdicts, as the library defines them (the same words write the sentences below):"""),
+    ("code", "report.display_table(report.verdict_legend())"),
     ("md", """## In plain words
 
-Each headline row as a sentence, worded by the certainty of the evidence (GRADE's convention: *reduces* for
-high, *probably reduces* for moderate, *may reduce* for low certainty, *we are very uncertain* for very low)."""),
+Each headline row as a sentence, built from its verdict and its certainty in GRADE's wording (GRADE guidelines
+26): *results in* for high, *probably results in* for moderate, *may result in* for low certainty, and *the
+evidence is very uncertain* for very low."""),
     ("code", "table = report.headline_table(review, statements=True)\n"
              "report.display_table(table, columns=[\"modality\", \"outcome\", \"statement\"])"),
     ("md", """## The evidence map
@@ -185,10 +191,10 @@ table above. For example, massage:"""),
              "plots.funnel_plot(rows, pooled);"),
 ]
 
-_SOF_TEXT = ("One row per analysis ({label} against one kind of comparison, for one outcome and follow-up window). "
-             "`effect` is on the analysis scale (MD100: points on 0-100; SMD; RR), `effect_0_100` on a 0-100 "
-             "scale; negative favours {label}. `certainty` gives the reasons it was lowered; `statement` says it "
-             "in words.")
+_SOF_TEXT = ("One row per question ({label} for one outcome, one population and one kind of comparison), answered "
+             "by the strongest evidence. `effect` is on the analysis scale (MD100: points on 0-100; SMD; RR), "
+             "`effect_0_100` on a 0-100 scale; negative favours {label}. `certainty` and `rated_by` say how sure "
+             "and who says so; `reasons` why it was lowered; `statement` says it in words.")
 
 _OTHERS = [m for m in ("lumbar-extension-machine", "motor-control-exercise", "yoga", "tai-chi", "mindfulness",
                        "massage", "biofeedback", "heat", "cold", "muscle-relaxants", "stay-active", "mattress",
@@ -197,14 +203,17 @@ _OTHERS = [m for m in ("lumbar-extension-machine", "motor-control-exercise", "yo
 NOTEBOOKS["04-certainty"] = [
     ("md", """# How sure can we be? Certainty of the evidence
 
-GRADE-style summary-of-findings tables, one per treatment. Evidence from randomised trials starts at *high*
-certainty and loses a level for each serious problem: **risk of bias** (most of the weight from trials at high
-risk, or never assessed), **inconsistency** (trials disagree: I² of 50% or more with a prediction interval that
-crosses no effect), **imprecision** (fewer than 400 participants, or a CI that includes both no effect and an
-important benefit) and **publication bias** (Egger's test, with 10 trials or more). Human judgements, such as
-indirectness, come from refs/overrides.csv and are shown next to the rule-based rating. Published reviews keep
-the certainty their authors gave. Verdicts compare the effect with the minimal important difference (MID,
-Hayden 2021: 15 points for pain, 10 for disability, on 0-100).
+GRADE summary-of-findings tables, one per treatment, one row per question (outcome x population x comparison)
+with the evidence that answers it. Evidence from randomised trials starts at *high* certainty and loses a level
+for each serious problem: **risk of bias** (more than half of the weight from trials at high risk or unclear
+risk; a trial no one assessed counts as unclear, and the reason says how many), **inconsistency** (I² of 50% or
+more with a prediction interval that crosses no effect), **imprecision** (rated against the thresholds the 95% CI
+crosses: the MID costs one level, no effect and the MID two, both MIDs three; a CI that crosses none still costs
+one level below 400 participants) and **publication bias** (Egger's test, with 10 trials or more). Human
+judgements, such as indirectness, come from refs/overrides.csv and are shown next to the rule-based rating.
+Published reviews keep the certainty their authors gave (`rated_by` names them); where they gave none we rate
+the published estimate ourselves, counting its unseen risk of bias as unclear. Verdicts place the CI against no
+effect and the MID (Hayden 2021: 15 points for pain, 10 for disability, on 0-100).
 
 """ + SETUP_TEXT),
     ("code", FIRST),
@@ -232,8 +241,10 @@ NOTEBOOKS["04-certainty"] += [
 
 **Figure 1.** Risk-of-bias traffic light of the trials assessed. Where a Cochrane review published RoB 2
 judgements, the five RoB 2 domains and the overall judgement are shown; otherwise the PEDro items 2-11 (green:
-criterion met; red: not met) and the PEDro total (6 or more of 10 counts as low risk). Trials no one assessed
-are counted in the title, not drawn; they count against the evidence in the risk-of-bias rule above."""),
+criterion met; red: not met) and the PEDro total. No validated mapping from PEDro to risk of bias exists, so
+ours is a stated convention (`lbpevidence.grading.GradeRules`): low risk needs a total of 6 or more *and* random
+and concealed allocation; below 4, or without random allocation, high; otherwise some concerns. Trials no one
+assessed are counted in the title, not drawn; they count as unclear in the risk-of-bias rule above."""),
     ("code", "plots.rob_traffic_light(review.rob, include_unassessed=False);"),
     ("md", """The table behind the figure, one row per trial in the table: `rob` (RoB 2 overall, where published),
 `pedro` (PEDro total), our `category`, and the page it was read on."""),

@@ -501,15 +501,19 @@ def test_validate_command_reads_claims(write):
 
 def evidence_row(modality="acupuncture", outcome="pain", comparator_class="inactive", window="short-term",
                  certainty="moderate", verdict="important benefit", participants=300, measure="SMD",
-                 estimate=-0.5, ci_low=-0.7, ci_high=-0.3, basis="pooled", evidence=("a2001", "b2002")):
-    return {"modality": modality, "outcome": outcome, "comparator_class": comparator_class, "window": window,
-            "k": len(evidence), "participants": participants, "measure": measure, "estimate": estimate,
-            "ci_low": ci_low, "ci_high": ci_high, "certainty": certainty, "verdict": verdict, "basis": basis,
-            "reasons": "", "evidence": list(evidence)}
+                 estimate=-0.7, ci_low=-0.9, ci_high=-0.6, basis="pooled", evidence=("a2001", "b2002"),
+                 population="chronic", k=None, year=2010, reported_certainty=""):
+    return {"modality": modality, "outcome": outcome, "population": population,
+            "comparator_class": comparator_class, "window": window, "k": k if k is not None else len(evidence),
+            "participants": participants, "year": year, "measure": measure, "estimate": estimate, "ci_low": ci_low,
+            "ci_high": ci_high, "certainty": certainty, "rated_by": "lbpevidence (GRADE rules)", "verdict": verdict,
+            "basis": basis, "reasons": "", "evidence": list(evidence), "off_scale": False,
+            "reported_certainty": reported_certainty}
 
 
-def claim(modality="acupuncture", outcome="pain", direction="benefit", strength="moderate", claim_id="C01"):
-    return {"claim_id": claim_id, "modality": modality, "outcome": outcome, "population": "chronic",
+def claim(modality="acupuncture", outcome="pain", direction="benefit", strength="moderate", claim_id="C01",
+          population="chronic"):
+    return {"claim_id": claim_id, "modality": modality, "outcome": outcome, "population": population,
             "claimed_direction": direction, "claimed_strength": strength, "citation": None}
 
 
@@ -521,20 +525,23 @@ def judge(claims, rows, rules=None):
     ("moderate", {}, "supported"),
     ("strong", {"certainty": "low"}, "overstated"),
     ("strong", {"certainty": "moderate"}, "supported"),
-    ("moderate", {"certainty": "very low"}, "overstated"),
-    ("weak", {"certainty": "very low"}, "supported"),
-    ("weak", {"certainty": ""}, "supported"),
+    ("strong", {"certainty": "very low"}, "overstated"),
+    ("moderate", {"certainty": "very low"}, "unsupported"),    # very uncertain supports nothing
+    ("weak", {"certainty": "very low"}, "unsupported"),
+    ("weak", {"certainty": "low"}, "supported"),
+    ("moderate", {"verdict": "benefit, possibly important", "certainty": "low"}, "supported"),
     ("moderate", {"verdict": "benefit below MID"}, "overstated"),
     ("strong", {"verdict": "benefit below MID"}, "overstated"),
     ("weak", {"verdict": "benefit below MID", "certainty": "low"}, "supported"),
     ("moderate", {"verdict": "insufficient evidence", "certainty": "very low"}, "unsupported"),
-    ("moderate", {"verdict": "no benefit shown", "certainty": "low"}, "unsupported"),
-    ("moderate", {"verdict": "no benefit shown", "certainty": "very low"}, "unsupported"),
-    ("weak", {"verdict": "no benefit shown", "certainty": "moderate"}, "contradicted"),
-    ("weak", {"verdict": "no benefit shown", "certainty": "high"}, "contradicted"),
-    ("weak", {"verdict": "no benefit shown", "certainty": "low", "estimate": 0.4, "ci_low": 0.1, "ci_high": 0.7},
-     "contradicted"),
-    ("moderate", {"verdict": "benefit reported, not quantified", "certainty": "very low"}, "overstated"),
+    ("moderate", {"verdict": "no important difference", "certainty": "low"}, "unsupported"),
+    ("weak", {"verdict": "no important difference", "certainty": "moderate"}, "contradicted"),
+    ("weak", {"verdict": "no important difference", "certainty": "high"}, "contradicted"),
+    ("weak", {"verdict": "harm below MID", "certainty": "low"}, "contradicted"),
+    ("weak", {"verdict": "important harm", "certainty": "very low"}, "contradicted"),
+    ("moderate", {"verdict": "benefit reported, not quantified", "certainty": "very low"}, "unsupported"),
+    ("weak", {"verdict": "no comparative estimate", "certainty": "very low", "basis": "non-comparative"},
+     "unsupported"),
 ])
 def test_claim_of_benefit_verdicts(strength, row, expected):
     result = judge([claim(strength=strength)], [evidence_row(**row)])
@@ -542,11 +549,11 @@ def test_claim_of_benefit_verdicts(strength, row, expected):
 
 
 @pytest.mark.parametrize(("direction", "row", "expected"), [
-    ("no-benefit", {"verdict": "no benefit shown"}, "supported"),
+    ("no-benefit", {"verdict": "no important difference"}, "supported"),
     ("no-benefit", {"verdict": "important benefit", "certainty": "high"}, "contradicted"),
     ("no-benefit", {"verdict": "important benefit", "certainty": "low"}, "unsupported"),
     ("no-benefit", {"verdict": "insufficient evidence"}, "unsupported"),
-    ("harm", {"verdict": "no benefit shown", "estimate": 0.4, "ci_low": 0.1, "ci_high": 0.7}, "supported"),
+    ("harm", {"verdict": "harm below MID", "estimate": 0.4, "ci_low": 0.1, "ci_high": 0.5}, "supported"),
     ("harm", {"verdict": "important benefit"}, "unsupported"),
 ])
 def test_claims_of_no_benefit_and_harm(direction, row, expected):
@@ -557,72 +564,85 @@ def test_claims_of_no_benefit_and_harm(direction, row, expected):
 def test_no_row_means_no_evidence_in_table():
     result = judge([claim(modality="foam-rolling"), claim(outcome="disability", claim_id="C02")], [evidence_row()])
     assert result["verdict"].tolist() == ["no evidence in table", "no evidence in table"]
-    assert result.loc[0, "reason"] == "The verdict table has no row for foam-rolling and pain."
+    assert result.loc[0, "reason"] == "The evidence table has no answer for foam-rolling, pain and chronic."
     assert result.loc[0, "evidence"] == []
 
 
 def test_the_result_carries_the_evidence_row_it_relied_on():
     row = evidence_row(window="intermediate", basis="published review", evidence=("hayden2021exercise",))
     result = judge([claim()], [row]).iloc[0]
-    assert (result["evidence_outcome"], result["comparator_class"], result["window"], result["evidence_verdict"],
-            result["certainty"], result["basis"], result["evidence"]) == (
-        "pain", "inactive", "intermediate", "important benefit", "moderate", "published review",
+    assert (result["evidence_outcome"], result["evidence_population"], result["comparator_class"], result["window"],
+            result["evidence_verdict"], result["certainty"], result["basis"], result["evidence"]) == (
+        "pain", "chronic", "inactive", "intermediate", "important benefit", "moderate", "published review",
         ["hayden2021exercise"])
-    assert result["reason"] == ("The evidence agrees with a moderate claim of benefit. Evidence: pain vs usual care, "
-                                "no treatment, waitlist or minimal care (intermediate): important benefit, moderate "
-                                "certainty, published review.")
+    assert result["reason"] == ("The evidence agrees with a moderate claim of benefit. Evidence: pain, chronic pain, "
+                                "vs usual care / no treatment (intermediate): important benefit, moderate certainty, "
+                                "published review.")
 
 
-def test_headline_prefers_inactive_then_sham_then_active_comparators():
-    rows = [evidence_row(comparator_class="active", certainty="high", verdict="no benefit shown"),
-            evidence_row(comparator_class="sham", certainty="high", verdict="benefit below MID"),
-            evidence_row(comparator_class="inactive", certainty="low", verdict="important benefit")]
+def test_the_strongest_evidence_answers_then_the_comparison_a_reader_asks_about():
+    rows = [evidence_row(comparator_class="active", basis="published review", reported_certainty="moderate",
+                         k=10, verdict="no important difference"),
+            evidence_row(comparator_class="sham", k=3, verdict="benefit below MID"),
+            evidence_row(comparator_class="inactive", k=1, basis="single trial", verdict="important benefit")]
     result = judge([claim()], rows).iloc[0]
-    assert (result["comparator_class"], result["verdict"], result["rows_considered"]) == ("inactive", "supported", 3)
+    # a review with its authors' certainty (tier 1) beats a pooling of 3 (tier 2) and a single trial (tier 4)
+    assert (result["comparator_class"], result["verdict"], result["rows_considered"]) == (
+        "active", "contradicted", 3)
     assert len(result["other_rows"]) == 2
-    without_inactive = judge([claim()], rows[:2]).iloc[0]
-    assert (without_inactive["comparator_class"], without_inactive["verdict"]) == ("sham", "overstated")
-
-
-def test_headline_then_prefers_certainty_then_participants():
-    rows = [evidence_row(certainty="low", participants=5000, verdict="benefit below MID"),
-            evidence_row(certainty="moderate", participants=100, verdict="important benefit")]
-    assert judge([claim()], rows).loc[0, "certainty"] == "moderate"
-    rows = [evidence_row(participants=100, verdict="benefit below MID"),
-            evidence_row(participants=900, verdict="important benefit")]
-    assert judge([claim()], rows).loc[0, "evidence_verdict"] == "important benefit"
+    same_tier = [evidence_row(comparator_class="sham", k=3), evidence_row(comparator_class="inactive", k=3,
+                                                                          participants=100)]
+    assert judge([claim()], same_tier).loc[0, "comparator_class"] == "inactive"
 
 
 def test_a_review_pooling_mixed_controls_ranks_as_inactive():
-    rows = [evidence_row(comparator_class="sham", certainty="high", verdict="no benefit shown"),
-            evidence_row(comparator_class="mixed", certainty="moderate", verdict="important benefit",
-                         basis="published review")]
+    rows = [evidence_row(comparator_class="sham", participants=900, k=4),
+            evidence_row(comparator_class="mixed", participants=100, k=4, verdict="benefit below MID")]
     assert judge([claim()], rows).loc[0, "comparator_class"] == "mixed"
 
 
-def test_harm_from_a_mean_difference_on_0_to_100_and_keys_given_as_text():
-    row = evidence_row(measure="MD100", estimate=6.0, ci_low=2.0, ci_high=10.0, verdict="no benefit shown",
-                       certainty="very low")
+def test_claims_are_matched_by_population():
+    rows = [evidence_row(population="chronic", verdict="important benefit"),
+            evidence_row(population="acute", verdict="no important difference", comparator_class="sham")]
+    acute = judge([claim(population="acute")], rows).iloc[0]
+    assert (acute["evidence_population"], acute["evidence_verdict"]) == ("acute", "no important difference")
+    # no acute evidence: an acute claim is not judged on chronic-pain evidence
+    only_chronic = judge([claim(population="acute")], rows[:1]).iloc[0]
+    assert only_chronic["verdict"] == "no evidence in table"
+    # but mixed populations stand in, and the reason says so
+    mixed = [evidence_row(population="mixed")]
+    stand_in = judge([claim(population="acute")], mixed).iloc[0]
+    assert stand_in["evidence_population"] == "mixed" and "mixed populations" in stand_in["reason"]
+
+
+def test_keys_given_as_text_are_split():
+    row = evidence_row(verdict="important harm", certainty="very low", estimate=20.0, ci_low=16.0, ci_high=24.0,
+                       measure="MD100")
     row["evidence"] = "a2001; b2002"
     result = judge([claim(strength="weak")], [row]).iloc[0]
     assert (result["verdict"], result["evidence"]) == ("contradicted", ["a2001", "b2002"])
     assert result["reason"].startswith("The claim says it helps, but the evidence favours the comparator.")
 
 
-def test_outcome_any_uses_every_outcome_of_the_modality():
-    rows = [evidence_row(outcome="pain", certainty="low"), evidence_row(outcome="disability", certainty="high"),
+def test_outcome_any_is_judged_on_pain_first():
+    rows = [evidence_row(outcome="disability", certainty="high"), evidence_row(outcome="pain", certainty="low"),
             evidence_row(modality="yoga", certainty="high")]
     result = judge([claim(outcome="any")], rows).iloc[0]
-    assert (result["evidence_outcome"], result["rows_considered"]) == ("disability", 2)
+    assert (result["evidence_outcome"], result["rows_considered"]) == ("pain", 1)
+    only_disability = judge([claim(outcome="any")], rows[:1]).iloc[0]
+    assert only_disability["evidence_outcome"] == "disability"
 
 
 def test_every_bundled_claim_gets_a_verdict():
     rows = [evidence_row("exercise", "pain", certainty="moderate", verdict="important benefit"),
-            evidence_row("lumbar-extension-machine", "pain", certainty="very low", verdict="important benefit"),
-            evidence_row("spinal-manipulation", "pain", certainty="moderate", verdict="no benefit shown"),
-            evidence_row("acupuncture", "pain", comparator_class="sham", certainty="moderate",
-                         verdict="benefit below MID"),
-            evidence_row("massage", "pain", certainty="low", verdict="insufficient evidence")]
+            evidence_row("lumbar-extension-machine", "pain", certainty="very low", population="any",
+                         comparator_class="any", basis="study-level only, not pooled",
+                         verdict="benefit reported, not quantified"),
+            evidence_row("spinal-manipulation", "pain", certainty="moderate", verdict="no important difference",
+                         population="mixed"),
+            evidence_row("acupuncture", "pain", comparator_class="sham", certainty="low",
+                         verdict="benefit below MID", population="mixed"),
+            evidence_row("massage", "pain", certainty="low", verdict="insufficient evidence", population="mixed")]
     claims = read_claims(CLAIMS)
     result = check_claims(claims, pd.DataFrame(rows))
     assert result["claim_id"].tolist() == claims["claim_id"].tolist()
@@ -630,8 +650,8 @@ def test_every_bundled_claim_gets_a_verdict():
     verdicts = dict(zip(result["claim_id"], result["verdict"], strict=True))
     assert verdicts["C07"] == "overstated"      # MedX, strong claim, very low certainty
     assert verdicts["C08"] == "no evidence in table"  # MedX disability: no row
-    assert verdicts["C11"] == "contradicted"    # manipulation, no benefit at moderate certainty
-    assert verdicts["C12"] == "supported"       # acupuncture, weak claim, benefit below MID
+    assert verdicts["C11"] == "contradicted"    # manipulation, no important difference at moderate certainty
+    assert verdicts["C12"] == "supported"       # acupuncture, weak claim, benefit below MID at low certainty
     assert verdicts["C13"] == "unsupported"     # massage, insufficient evidence
     assert verdicts["C22"] == "no evidence in table"  # foam rolling
 

@@ -1,7 +1,7 @@
-"""Certainty rules, verdicts, overrides and summary-of-findings tables (issue 5).
+"""Verdicts (GRADE minimally contextualised), certainty rules, overrides and summary of findings.
 
-Cases are constructed at, just above and just below each threshold of GradeRules; the
-expected certainty is worked out by hand from the rules (start at high = 4 levels).
+Cases sit at, just above and just below each threshold; the expected verdict and certainty are
+worked out by hand from the rules in the grading module's docstrings (start at high = 4 levels).
 """
 
 from __future__ import annotations
@@ -10,20 +10,24 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lbpevidence.grading import (
     GROUP_COLUMNS,
     GradeRules,
     grade,
-    headline,
+    judge_effect,
     read_overrides,
     risk_of_bias_table,
+    rob_category,
     summary_of_findings,
     verdict_for,
 )
+from lbpevidence.vocabulary import VERDICTS
 
-GROUP = {"modality": "yoga", "outcome": "pain", "comparator_class": "inactive", "window": "short-term",
-         "measure": "MD100"}
+GROUP = {"modality": "yoga", "outcome": "pain", "population_group": "chronic", "comparator_class": "inactive",
+         "window": "short-term", "measure": "MD100"}
 
 
 def trials(k: int = 3, yi: float = -20.0, vi: float = 4.0, n: int = 100, keys: list[str] | None = None):
@@ -34,20 +38,25 @@ def trials(k: int = 3, yi: float = -20.0, vi: float = 4.0, n: int = 100, keys: l
         **{c: [GROUP[c]] * k for c in GROUP_COLUMNS}, "key": keys, "level": "trial", "pool": True, "usable": True,
         "instrument": "pain-0-100", "yi": yi, "vi": vi, "yi_ci_low": yi - 1.96 * se, "yi_ci_high": yi + 1.96 * se,
         "n_int": n, "n_ctl": n, "n_total": pd.NA, "study": keys, "k_studies": pd.NA, "reported_certainty": "",
+        "data_type": "final", "year": 2020,
     })
 
 
 def pooled(estimate=-20.0, ci=(-25.0, -15.0), pi=(-28.0, -12.0), i2=10.0, tau2=1.0, k=3):
     return pd.DataFrame([{**GROUP, "k": k, "estimate": estimate, "ci_low": ci[0], "ci_high": ci[1],
-                          "pi_low": pi[0], "pi_high": pi[1], "i2": i2, "tau2": tau2}])
+                          "pi_low": pi[0], "pi_high": pi[1], "i2": i2, "tau2": tau2, "note": ""}])
 
 
-def references(keys, rob=None, pedro=None):
+ALL_ITEMS = "1111111111"
+
+
+def references(keys, rob=None, pedro=None, items=None, unverified=None):
     return pd.DataFrame({"key": keys, "design": "rct", "first_author": "Doe", "year": 2020,
                          "rob": rob or [""] * len(keys), "pedro": pd.array(pedro or [8] * len(keys), dtype="Int64"),
-                         "rob_domains": [[] for _ in keys], "pedro_items": "", "rob_source": "",
-                         "pedro_source": "", "modality": [["yoga"]] * len(keys), "finding": "benefit",
-                         "participants": pd.array([200] * len(keys), dtype="Int64")})
+                         "rob_domains": [[] for _ in keys], "pedro_items": items or [ALL_ITEMS] * len(keys),
+                         "rob_source": "", "pedro_source": "", "modality": [["yoga"]] * len(keys),
+                         "finding": "benefit", "participants": pd.array([200] * len(keys), dtype="Int64"),
+                         "unverified": unverified or [[] for _ in keys]})
 
 
 def graded(effects, pool, refs=None, rules=None, overrides=None):
@@ -55,30 +64,92 @@ def graded(effects, pool, refs=None, rules=None, overrides=None):
     return table[table["basis"].isin(["pooled", "single trial"])].iloc[0]
 
 
-# --- verdicts ------------------------------------------------------------------------------------------
+# --- verdicts: GRADE's minimally contextualised approach, MID 15 -----------------------------------------
 
 
-@pytest.mark.parametrize(("estimate", "ci", "expected"), [
-    (-15.0, (-20, -10), "important benefit"),        # exactly at the MID
-    (-14.99, (-20, -10), "benefit below MID"),        # just inside it
-    (-20.0, (-30, -0.01), "important benefit"),       # CI just excludes no effect
-    (-5.0, (-10, 0.0), "no benefit shown"),           # CI touches no effect, rules out the MID
-    (-5.0, (-14.9, 4.9), "no benefit shown"),         # lower bound just above -MID
-    (-5.0, (-15.0, 5.0), "insufficient evidence"),    # lower bound at -MID: cannot rule out importance
-    (3.0, (0.5, 5.5), "no benefit shown"),            # favours the comparator
-    (float("nan"), (float("nan"), float("nan")), "insufficient evidence"),
+@pytest.mark.parametrize(("ci", "expected", "levels"), [
+    ((-30, -15.0), "important benefit", 0),            # the whole CI at or beyond the MID
+    ((-30, -14.9), "benefit, possibly important", 1),  # upper bound just short of the MID: crosses it
+    ((-14.9, -0.1), "benefit below MID", 0),           # short of the MID, excludes no effect
+    ((-15.0, -0.1), "benefit below MID", 0),           # touching the MID does not cross it
+    ((-10, 0.0), "no important difference", 0),        # touching 0 includes no effect
+    ((-14.9, 14.9), "no important difference", 0),     # inside ±MID
+    ((-15.0, 5.0), "insufficient evidence", 2),        # includes no effect and the MID for benefit
+    ((-5.0, 15.0), "insufficient evidence", 2),        # includes no effect and the MID for harm
+    ((-146.0, 134.6), "insufficient evidence", 3),     # everything
+    ((0.1, 14.9), "harm below MID", 0),
+    ((0.1, 15.1), "harm, possibly important", 1),
+    ((15.0, 30.0), "important harm", 0),
 ])
-def test_verdict_thresholds(estimate, ci, expected):
+def test_verdict_and_imprecision_against_no_effect_and_the_mid(ci, expected, levels):
+    estimate = (ci[0] + ci[1]) / 2
+    judgement = judge_effect(estimate, ci[0], ci[1], 15.0)
+    assert (judgement.verdict, judgement.imprecision) == (expected, levels)
     assert verdict_for(estimate, ci[0], ci[1], 15.0)[0] == expected
 
 
-def test_verdict_uses_the_outcome_mid_on_the_0_100_scale():
-    row = graded(trials(yi=-12.0), pooled(estimate=-12.0, ci=(-14, -10), pi=(-16, -8)), references(["t0", "t1", "t2"]))
-    assert row["mid"] == 15.0 and row["verdict"] == "benefit below MID"
-    disability = trials(yi=-12.0).assign(outcome="disability", instrument="rmdq-24")
-    pool = pooled(estimate=-12.0, ci=(-14, -10), pi=(-16, -8)).assign(outcome="disability")
-    row = graded(disability, pool, references(["t0", "t1", "t2"]))
-    assert row["mid"] == 10.0 and row["verdict"] == "important benefit"
+def test_the_reported_defects_get_honest_verdicts():
+    # yoga disability -10.1 (-20.1 to -0.06), MID 10: the CI crosses the MID, so not "important benefit"
+    assert judge_effect(-10.1, -20.1, -0.06, 10.0).verdict == "benefit, possibly important"
+    # exercise pain -15 (-18 to -12), MID 15: half the CI is short of the MID
+    assert judge_effect(-15.0, -18.0, -12.0, 15.0).verdict == "benefit, possibly important"
+    # spinal manipulation -5.7 (-146 to 135): nothing can be said, three levels for imprecision
+    judgement = judge_effect(-5.7, -146.0, 134.6, 15.0)
+    assert (judgement.verdict, judgement.imprecision) == ("insufficient evidence", 3)
+
+
+@pytest.mark.parametrize("mid", [float("nan"), 0.0, -1.0, None])
+def test_a_missing_mid_is_never_zero(mid):
+    # a benefit that would be "important" against a MID of 0 stays "size not judged"
+    assert judge_effect(-20.0, -30.0, -10.0, mid).verdict == "benefit, size not judged"
+    assert judge_effect(20.0, 10.0, 30.0, mid).verdict == "harm, size not judged"
+    assert judge_effect(-2.0, -5.0, 1.0, mid).verdict == "insufficient evidence"
+
+
+def test_no_usable_estimate_is_insufficient_evidence():
+    nan = float("nan")
+    assert judge_effect(nan, nan, nan, 15.0).verdict == "insufficient evidence"
+    assert judge_effect(-5.0, float("-inf"), 1.0, 15.0).imprecision == 3
+
+
+MIRROR = {"important benefit": "important harm", "benefit, possibly important": "harm, possibly important",
+          "benefit below MID": "harm below MID", "no important difference": "no important difference",
+          "insufficient evidence": "insufficient evidence",
+          "benefit, size not judged": "harm, size not judged"}
+finite = st.floats(min_value=-200, max_value=200, allow_nan=False)
+
+
+@given(a=finite, b=finite, mid=st.floats(min_value=0.5, max_value=40))
+def test_verdict_properties_over_a_grid(a, b, mid):
+    low, high = min(a, b), max(a, b)
+    estimate = (low + high) / 2
+    judgement = judge_effect(estimate, low, high, mid)
+    assert judgement.verdict in VERDICTS and 0 <= judgement.imprecision <= 3
+    # an important benefit only when the whole CI lies at or beyond the MID
+    assert (judgement.verdict == "important benefit") == (high <= -mid)
+    assert (judgement.verdict == "important harm") == (low >= mid)
+    # a CI that includes no effect never shows a benefit or a harm
+    if low <= 0 <= high:
+        assert VERDICTS[judgement.verdict].direction in ("none", "unknown")
+    # both directions are judged alike
+    mirrored = judge_effect(-estimate, -high, -low, mid)
+    assert mirrored.verdict == MIRROR.get(judgement.verdict, {v: k for k, v in MIRROR.items()}.get(judgement.verdict))
+    assert mirrored.imprecision == judgement.imprecision
+
+
+@settings(max_examples=25)
+@given(a=finite, b=finite, mid=st.floats(min_value=0.5, max_value=40))
+def test_important_benefit_never_reaches_moderate_when_the_ci_crosses_the_mid(a, b, mid):
+    low, high = min(a, b), max(a, b)
+    effects = trials(k=1, yi=(low + high) / 2, n=1000)
+    effects["yi_ci_low"], effects["yi_ci_high"] = low, high
+    effects["instrument"] = "pain-0-100"
+    row = graded(effects, pooled().iloc[0:0], references(["t0"]), rules=GradeRules(ois_participants=1))
+    crosses = low < -15.0 < high or low <= 0 <= high
+    if row["verdict"] == "important benefit":
+        assert not crosses
+    if crosses and row["verdict"].startswith("benefit"):
+        assert row["certainty"] != "high"
 
 
 # --- certainty: one rule at a time ------------------------------------------------------------------------
@@ -87,12 +158,13 @@ def test_verdict_uses_the_outcome_mid_on_the_0_100_scale():
 def test_clean_evidence_stays_high():
     row = graded(trials(), pooled(), references(["t0", "t1", "t2"]))
     assert row["certainty"] == "high" and row["rule_certainty"] == "high"
+    assert row["rated_by"] == "lbpevidence (GRADE rules)"
     assert row[[c for c in row.index if c.startswith("down_")]].sum() == 0
 
 
 @pytest.mark.parametrize(("high_risk", "expected"), [(1, "high"), (2, "moderate")])
 def test_risk_of_bias_share_of_weight(high_risk, expected):
-    # Equal weights: 1 of 3 trials (33%) or 2 of 3 (67%) at high risk, against a 50% threshold.
+    # Equal weights: 1 of 3 trials (33%) or 2 of 3 (67%) at high risk (PEDro 3 < 4), against 50%.
     pedro = [3] * high_risk + [8] * (3 - high_risk)
     row = graded(trials(), pooled(), references(["t0", "t1", "t2"], pedro=pedro))
     assert row["certainty"] == expected
@@ -104,16 +176,35 @@ def test_risk_of_bias_at_exactly_the_threshold_does_not_downgrade():
     assert row["down_risk_of_bias"] == 0
 
 
-def test_unassessed_risk_of_bias_downgrades_and_says_so():
+def test_trials_without_an_assessment_count_as_unclear_and_the_reason_says_so():
     refs = references(["t0", "t1", "t2"], pedro=[None, None, 8])
     row = graded(trials(), pooled(), refs)
-    assert row["down_risk_of_bias"] == 1 and "unassessed" in row["reasons"]
+    assert row["down_risk_of_bias"] == 1
+    assert "2 of 3 trials not assessed, counted as unclear" in row["reasons"]
+
+
+def test_one_unassessed_trial_is_named_even_without_a_downgrade():
+    row = graded(trials(), pooled(), references(["t0", "t1", "t2"], pedro=[None, 8, 8]))
+    assert row["down_risk_of_bias"] == 0 and "1 of 3 trials not assessed" in row["reasons"]
 
 
 def test_rob2_high_judgement_counts_as_high_risk():
     refs = references(["t0", "t1", "t2"], rob=["high", "high", "low"], pedro=[None, None, None])
     row = graded(trials(), pooled(), refs)
     assert row["down_risk_of_bias"] == 1 and "high risk" in row["reasons"]
+
+
+@pytest.mark.parametrize(("pedro", "items", "expected"), [
+    (8, ALL_ITEMS, "low"),
+    (6, "1100001111", "low"),             # at the total threshold, allocation items met
+    (5, ALL_ITEMS, "some concerns"),      # below 6
+    (8, "1011111111", "some concerns"),   # concealed allocation (item 3) not met
+    (8, "0111111111", "high"),            # random allocation (item 2) not met
+    (8, "", "some concerns"),             # a total without its items never counts as low
+    (3, ALL_ITEMS, "high"),               # PEDro's "poor" band
+])
+def test_pedro_mapping(pedro, items, expected):
+    assert rob_category({"rob": "", "pedro": pedro, "pedro_items": items})[0] == expected
 
 
 @pytest.mark.parametrize(("i2", "pi", "expected_down"), [
@@ -130,12 +221,14 @@ def test_inconsistency(i2, pi, expected_down):
 
 
 @pytest.mark.parametrize(("n_per_arm", "ci", "expected_down"), [
-    (67, (-25, -15), 0),     # 3 x 134 = 402 participants: above 400
+    (67, (-25, -15), 0),     # 3 x 134 = 402 participants: above 400, CI beyond the MID
     (66, (-25, -15), 1),     # 396: below the optimal information size
-    (67, (-25, 0.5), 1),     # CI crosses no effect
-    (66, (-25, 0.5), 2),     # both
+    (67, (-25, -14), 1),     # the CI crosses the MID (15)
+    (66, (-25, -14), 1),     # crossing a threshold already costs the level; OIS is not added
+    (67, (-25, 0.5), 2),     # CI includes no effect and the MID
+    (67, (-25, 16), 3),      # and the MID for harm
 ])
-def test_imprecision(n_per_arm, ci, expected_down):
+def test_imprecision_against_the_thresholds_then_the_information_size(n_per_arm, ci, expected_down):
     row = graded(trials(n=n_per_arm), pooled(ci=ci), references(["t0", "t1", "t2"]))
     assert row["down_imprecision"] == expected_down
 
@@ -168,9 +261,44 @@ def test_certainty_never_drops_below_very_low():
     assert row["certainty"] == "very low"
 
 
-def test_single_trial_is_graded_without_inconsistency():
+def test_single_trial_is_graded_and_says_consistency_cannot_be_checked():
     row = graded(trials(k=1, yi=-20, vi=4, n=300), pooled(k=1).iloc[0:0], references(["t0"]))
     assert row["basis"] == "single trial" and row["k"] == 1 and row["down_inconsistency"] == 0
+    assert "one trial, so consistency cannot be checked" in row["reasons"]
+
+
+def test_two_trials_are_flagged_few_studies_with_a_sensitivity_analysis():
+    effects = trials(k=2, keys=["a", "b"])
+    effects["yi"], effects["vi"] = [-10.0, -30.0], [4.0, 4.0]
+    row = graded(effects, pooled(k=2, estimate=-20.0, ci=(-150.0, 110.0), pi=(math.nan, math.nan)),
+                 references(["a", "b"]))
+    assert bool(row["few_studies"]) and row["basis"] == "pooled"
+    # fixed effect with equal variances: the mean, -20, with SE sqrt(4/2) = 1.414 -> CI -22.8 to -17.2
+    assert row["sensitivity"].startswith("fixed effect -20.0 (-22.8 to -17.2)")
+    assert "REML with a Wald CI" in row["sensitivity"]
+
+
+def test_a_failed_pooling_leaves_each_trial_on_its_own_never_labelled_pooled():
+    effects = trials(k=2, keys=["a", "b"])
+    failed = pooled(k=2, estimate=math.nan, ci=(math.nan, math.nan)).assign(note="MD rows mix instruments")
+    table = grade(effects, failed, references=references(["a", "b"]))
+    quantified = table[table["basis"].isin(["pooled", "single trial"])]
+    assert quantified["basis"].tolist() == ["single trial", "single trial"]
+    assert quantified["evidence"].tolist() == [["a"], ["b"]]
+    assert all("pooling failed (MD rows mix instruments)" in r for r in quantified["reasons"])
+
+
+def test_an_off_scale_pooling_puts_its_trials_forward_as_candidates():
+    effects = trials(k=2, keys=["a", "b"])
+    table = grade(effects, pooled(k=2, ci=(-146.0, 134.6)), references=references(["a", "b"]))
+    assert table.loc[table["basis"] == "pooled", "off_scale"].tolist() == [True]
+    assert sorted(map(tuple, table.loc[table["basis"] == "single trial", "evidence"])) == [("a",), ("b",)]
+
+
+def test_an_unidentified_entry_feeds_no_candidate():
+    refs = references(["t0", "t1", "t2"], unverified=[["doi", "pmid"], [], []])
+    table = grade(trials(), pooled(), references=refs)
+    assert not any("t0" in keys for keys in table["evidence"])
 
 
 # --- overrides --------------------------------------------------------------------------------------------
@@ -186,7 +314,7 @@ def test_override_downgrades_for_indirectness_and_shows_the_rationale(tmp_path):
     path = write_overrides(tmp_path, "yoga,pain,inactive,any,indirectness,-1,Trials used chair yoga only,\n")
     row = graded(trials(), pooled(), references(["t0", "t1", "t2"]), overrides=read_overrides(path))
     assert row["rule_certainty"] == "high" and row["certainty"] == "moderate"
-    assert row["down_indirectness"] == 1
+    assert row["down_indirectness"] == 1 and row["rated_by"] == "lbpevidence (GRADE rules) with a human override"
     assert row["override"] == "indirectness -1: Trials used chair yoga only"
 
 
@@ -209,24 +337,56 @@ def test_bad_override_rows_are_reported_with_line_and_field(tmp_path):
     assert {(p.line, p.field) for p in problems.itertuples()} == {(2, "modality"), (2, "change"), (2, "rationale")}
 
 
-# --- published estimates, study-level verdicts and the headline -------------------------------------------
+# --- published estimates, non-comparative and study-level rows -----------------------------------------------
 
 
-def test_published_estimates_keep_their_authors_certainty():
-    review_row = trials(k=1).assign(level="review", k_studies=12, n_total=900, reported_certainty="low",
-                                    key="r1", study="Roe 2021")
-    table = grade(review_row, pooled().iloc[0:0])
-    row = table.iloc[0]
+def review_row(**values):
+    base = trials(k=1).assign(level="review", k_studies=12, n_total=900, reported_certainty="low", key="r1",
+                              study="Roe 2021", data_type="reported-effect", effect_type="MD", estimate=20.0,
+                              ci_low=15.0, ci_high=25.0, sign_convention="improvement")
+    return base.assign(**values)
+
+
+def test_published_estimates_keep_their_authors_certainty_and_say_who_rated_it():
+    row = grade(review_row(), pooled().iloc[0:0]).iloc[0]
     assert (row["basis"], row["certainty"], row["k"], row["participants"]) == ("published review", "low", 12, 900)
+    assert row["rated_by"] == "review authors (Roe 2021)"
+    assert "the project's rules alone would give" in row["reasons"]
+
+
+def test_a_published_estimate_shows_the_ci_it_printed():
+    # printed as improvement 20 (15 to 25): oriented -20 (-25 to -15), not a symmetric interval rebuilt from an SE
+    row = grade(review_row(yi=-20.0, yi_ci_low=-23.0, yi_ci_high=-17.0), pooled().iloc[0:0]).iloc[0]
+    assert (row["estimate"], row["ci_low"], row["ci_high"], bool(row["ci_as_printed"])) == (-20.0, -25.0, -15.0,
+                                                                                            True)
+
+
+def test_an_unrated_published_estimate_gets_our_rating_with_reasons():
+    row = grade(review_row(reported_certainty="", yi=-20.0, yi_ci_low=-25.0, yi_ci_high=-15.0),
+                pooled().iloc[0:0]).iloc[0]
+    # high - 1 (risk of bias not in the table, counted as unclear); CI beyond the MID; 900 >= 400
+    assert (row["certainty"], row["rated_by"]) == ("moderate", "lbpevidence (GRADE rules)")
+    assert "counted as unclear" in row["reasons"]
+
+
+def test_unreported_participants_cost_a_level_for_imprecision():
+    row = grade(review_row(reported_certainty="", n_total=pd.NA), pooled().iloc[0:0]).iloc[0]
+    assert row["down_imprecision"] == 1 and "participants not reported" in row["reasons"]
+
+
+def test_a_within_group_change_never_gives_a_benefit_verdict():
+    row = grade(review_row(comparator_class="none", yi=-30.0), pooled().iloc[0:0]).iloc[0]
+    assert (row["basis"], row["verdict"], row["certainty"]) == ("non-comparative", "no comparative estimate",
+                                                                "very low")
 
 
 def test_every_modality_gets_a_verdict_even_without_data():
-    refs = references(["t0"])
-    table = grade(trials(k=1), pooled().iloc[0:0], references=refs)
+    table = grade(trials(k=1), pooled().iloc[0:0], references=references(["t0"]))
     study_level = table[table["basis"] == "study-level only, not pooled"]
     assert {"foam-rolling", "cold", "lumbar-extension-machine"} <= set(study_level["modality"])
     foam = study_level[study_level["modality"] == "foam-rolling"].iloc[0]
     assert foam["verdict"] == "insufficient evidence" and "no studies in the table" in foam["reasons"]
+    assert foam["certainty"] == "very low" and foam["rated_by"] == "lbpevidence (GRADE rules)"
 
 
 def test_study_level_benefit_is_not_given_a_size():
@@ -236,15 +396,10 @@ def test_study_level_benefit_is_not_given_a_size():
     assert row["verdict"] == "benefit reported, not quantified" and row["certainty"] == "very low"
 
 
-def test_headline_prefers_inactive_comparators_then_rated_larger_evidence():
-    sham = trials(k=3).assign(comparator_class="sham")
-    inactive = trials(k=2, keys=["u0", "u1"])
-    effects = pd.concat([sham, inactive], ignore_index=True)
-    pool = pd.concat([pooled(k=3).assign(comparator_class="sham"), pooled(k=2)], ignore_index=True)
-    table = grade(effects, pool, references=references(["t0", "t1", "t2", "u0", "u1"]))
-    top = headline(table)
-    yoga_pain = top[(top["modality"] == "yoga") & (top["outcome"] == "pain")].iloc[0]
-    assert yoga_pain["comparator_class"] == "inactive" and yoga_pain["k"] == 2
+def test_statements_come_from_the_verdict_and_certainty():
+    row = graded(trials(), pooled(), references(["t0", "t1", "t2"]))
+    assert row["statement"] == ("Yoga results in an important reduction in pain compared with usual care / no "
+                                "treatment.")
 
 
 # --- summary of findings and risk of bias ------------------------------------------------------------------
@@ -254,11 +409,11 @@ def test_summary_of_findings_columns_and_plain_language():
     table = grade(trials(), pooled(), references=references(["t0", "t1", "t2"]))
     sof = summary_of_findings(table, "yoga")
     row = sof[sof["basis"] == "pooled"].iloc[0]
-    assert list(sof.columns) == ["outcome", "comparison", "window", "studies", "participants", "effect",
-                                 "effect_0_100", "certainty", "verdict", "basis", "statement"]
+    assert list(sof.columns) == ["outcome", "population", "comparison", "window", "studies", "participants",
+                                 "effect", "effect_0_100", "certainty", "rated_by", "reasons", "verdict", "basis",
+                                 "statement"]
     assert row["effect"] == "MD100 -20.0 (-25.0 to -15.0) points (0-100)"
-    assert row["statement"] == ("Yoga reduces pain by a clinically important amount compared with usual care, "
-                                "no treatment, waitlist or minimal care.")
+    assert row["statement"].startswith("Yoga results in an important reduction in pain")
 
 
 def test_summary_of_findings_rejects_an_unknown_modality():
@@ -267,9 +422,10 @@ def test_summary_of_findings_rejects_an_unknown_modality():
 
 
 def test_risk_of_bias_table_scores_pedro_items_without_item_1():
-    refs = references(["t0", "t1"], pedro=[7, None]).assign(pedro_items=["1110001111", ""])
+    refs = references(["t0", "t1"], pedro=[7, None], items=["1110001111", ""])
     table = risk_of_bias_table(refs)
     first = table.iloc[0]
     assert [first[f"P{i}"] for i in range(2, 12)] == [1, 1, 1, 0, 0, 0, 1, 1, 1, 1]
     assert "P1" not in table.columns
     assert table["category"].tolist() == ["low", "not assessed"]
+    assert risk_of_bias_table(refs, keys=["t1"])["key"].tolist() == ["t1"]

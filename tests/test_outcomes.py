@@ -68,7 +68,8 @@ def test_a_study_counted_twice_in_one_analysis_is_reported(folder):
     table, problems = read(folder, row(), row(estimate="-1.0", ci_low="-1.9", ci_high="-0.1", timepoint_weeks="12"))
     assert problems.message.tolist() == [
         f"{folder / 'outcomes.csv'}:3 doe2020trial pool: found a second pooled row for the same study, modality, "
-        "outcome, comparator class and window (line 2), expected pool=no on all but one, with the reason in notes"]
+        "outcome, population, comparator class and window (line 2), expected pool=no on all but one, with the reason "
+        "in notes"]
     assert len(table) == 2  # both rows stay; the second is marked invalid
     assert table.valid.tolist() == [True, False]
 
@@ -158,3 +159,10 @@ def test_the_ci_level_sets_the_standard_error(folder, level, z):
     assert effects.sei.iloc[0] == pytest.approx(1.6 / (2 * z), rel=1e-9)
     # the effect's own CI is always the 95% Wald interval, whatever level the source printed
     assert effects.yi_ci_high.iloc[0] - effects.yi_ci_low.iloc[0] == pytest.approx(2 * Z_95 * 1.6 / (2 * z))
+
+
+def test_the_same_study_may_feed_two_population_groups(folder):
+    # a review-style trial report with separate acute and chronic subgroups: two analyses, not double counting
+    _, problems = read(folder, row(population="acute"), row(population="chronic", estimate="-1.0", ci_low="-1.9",
+                                                            ci_high="-0.1"))
+    assert not [p for p in problems.message if "pool" in p]

@@ -356,7 +356,7 @@ def test_headline_figure(review):
     mids = [line.get_xdata()[0] for ax in (pain, disability) for line in by_gid(ax, "mid-line")]
     assert mids == [-15.0, -10.0]
     for ax, outcome in ((pain, "pain"), (disability, "disability")):
-        rows = review.headline[review.headline["outcome"] == outcome]
+        rows = review.headline[(review.headline["outcome"] == outcome) & review.headline["primary"]]
         finite = rows["measure"].isin(["MD100", "SMD"]) & rows["estimate"].notna()
         points = [line for line in ax.lines if (line.get_gid() or "").startswith("basis-")]
         assert len(points) == int(finite.sum())

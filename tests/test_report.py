@@ -164,7 +164,8 @@ def test_headline_table_rows_and_order():
     assert len(table) == len(review.headline)
     assert list(table["outcome"]) == sorted(table["outcome"], key=["pain", "disability"].index)
     assert table["statement"].str.len().min() > 20
-    assert set(table["certainty"]) <= {"high", "moderate", "low", "very low", "not rated"}
+    assert set(table["certainty"]) <= {"high", "moderate", "low", "very low"}
+    assert table["rated_by"].str.len().gt(0).all()
     shown = table.dropna(subset=["effect_0_100"])
     assert (shown["ci_low_0_100"] <= shown["effect_0_100"]).all()
     assert (shown["effect_0_100"] <= shown["ci_high_0_100"]).all()

@@ -22,8 +22,8 @@ def review():
 
 
 def test_review_holds_every_table(review):
-    for name in ("references", "outcomes", "effects", "pooled", "verdicts", "headline", "rob", "audit", "claims",
-                 "problems"):
+    for name in ("references", "outcomes", "effects", "pooled", "verdicts", "answers", "headline", "rob", "audit",
+                 "claims", "problems"):
         assert isinstance(getattr(review, name), pd.DataFrame), name
     assert len(review.effects) == len(review.outcomes)  # nothing dropped
 
@@ -73,9 +73,11 @@ def test_changing_one_outcome_row_moves_exactly_that_analysis(review, tmp_path):
                                                                 "ci_high": "-16.7"})
     changes = compare_reviews(review, lbp.load_review(folder))
     analyses = changes["analyses"]
-    assert analyses[["modality", "outcome", "comparator_class", "window"]].values.tolist() == [
-        ["spinal-manipulation", "pain", "inactive", "short-term"]]
-    assert analyses.iloc[0]["old_estimate"] != analyses.iloc[0]["new_estimate"]
+    # Xia 2016 (mixed population, vs wait list) is the single trial answering that question
+    assert analyses[["modality", "outcome", "population", "comparator_class"]].values.tolist() == [
+        ["spinal-manipulation", "pain", "mixed", "inactive"]]
+    assert analyses.iloc[0]["old_estimate"] == pytest.approx(-17.1)
+    assert analyses.iloc[0]["new_estimate"] == pytest.approx(-27.1)
     assert changes["rows"][["change", "key", "fields"]].values.tolist() == [
         ["changed", "xia2016similar", "estimate, ci_low, ci_high"]]
     assert changes["studies"].empty
@@ -87,7 +89,7 @@ def test_diff_command_markdown_and_json(tmp_path):
     run = [sys.executable, "-m", "lbpevidence", "diff", "--base", str(lbp.bundled_refs()), "--refs", str(folder)]
     markdown = subprocess.run(run, capture_output=True, text=True)
     assert markdown.returncode == 0, markdown.stderr
-    assert "| changed | spinal-manipulation | pain | inactive | short-term |" in markdown.stdout
+    assert "| changed | spinal-manipulation | pain | mixed | inactive | single trial | short-term |" in markdown.stdout
     assert "- changed `xia2016similar` (pain, line" in markdown.stdout
     payload = json.loads(subprocess.run([*run, "--format", "json"], capture_output=True, text=True).stdout)
     assert [a["modality"] for a in payload["analyses"]] == ["spinal-manipulation"]

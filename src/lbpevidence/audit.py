@@ -84,7 +84,15 @@ from .latex import decode_latex
 from .names import initials as _given_initials
 from .outcomes import check_header, csv_rows
 from .paths import resolve_refs_file
-from .vocabulary import COMPARATOR_CLASSES, DESIGNS, MODALITIES, OUTCOMES, resolve
+from .vocabulary import (
+    CERTAINTY_LEVELS,
+    COMPARISON_LABELS,
+    DESIGNS,
+    MODALITIES,
+    POPULATION_GROUP_LABELS,
+    VERDICTS,
+    resolve,
+)
 
 __all__ = [
     "AUDIT_FIELDS",
@@ -1547,104 +1555,72 @@ def read_claims(path: str | Path | None = None, strict: bool = True, *, printed:
 # Claims against the evidence verdicts
 # ------------------------------------------------------------------------------------------------
 
-VERDICT_TABLE_COLUMNS = ["modality", "outcome", "comparator_class", "window", "k", "participants", "measure",
-                         "estimate", "ci_low", "ci_high", "certainty", "verdict", "basis", "reasons", "evidence"]
-EVIDENCE_VERDICTS = ("important benefit", "benefit below MID", "no benefit shown", "insufficient evidence")
-CERTAINTIES = ("high", "moderate", "low", "very low", "")
+VERDICT_TABLE_COLUMNS = ["modality", "outcome", "population", "comparator_class", "window", "k", "participants",
+                         "measure", "estimate", "ci_low", "ci_high", "certainty", "verdict", "basis", "reasons",
+                         "evidence"]
+EVIDENCE_VERDICTS = tuple(VERDICTS)
+CERTAINTIES = (*CERTAINTY_LEVELS, "")
 CLAIM_VERDICTS = ("supported", "overstated", "unsupported", "contradicted", "no evidence in table")
 CLAIM_RESULT_COLUMNS = ["claim_id", "modality", "outcome", "population", "claimed_direction", "claimed_strength",
-                        "citation", "verdict", "reason", "evidence_outcome", "comparator_class", "window",
-                        "evidence_verdict", "certainty", "basis", "measure", "estimate", "ci_low", "ci_high",
-                        "evidence", "rows_considered", "other_rows"]
+                        "citation", "verdict", "reason", "evidence_outcome", "evidence_population", "comparator_class",
+                        "window", "evidence_verdict", "certainty", "rated_by", "basis", "measure", "estimate",
+                        "ci_low", "ci_high", "evidence", "rows_considered", "other_rows"]
 
 
 @dataclass(frozen=True)
 class ClaimRules:
-    """Every rule that turns a claim and the evidence verdicts into a claim verdict.
+    """Every rule that turns a claim and its evidence row into a claim verdict.
+
+    Which evidence row a claim is judged on is not decided here: :func:`lbpevidence.evidence.for_claim`
+    chooses it by the same rule as the headline.
 
     Attributes
     ----------
-    comparator_preference
-        Order in which comparator classes are preferred for the headline evidence row:
-        a claim that a treatment helps is first a claim that it beats doing nothing
-        (``inactive``: usual care, no treatment, waitlist), then that it beats a sham,
-        then other treatments. Classes not listed come after, in table order.
-    comparator_same_as
-        ``(class, ranks as)`` pairs: ``mixed`` (a review pooling no treatment, usual care
-        and placebo controls, as the Cochrane exercise review does) ranks as
-        ``inactive``.
-    certainty_order
-        GRADE levels from best to worst; an ungraded row (``''``) ranks below all.
-    window_preference
-        Tie-break between windows (the claims table has no time frame).
     strong_needs, moderate_needs, weak_needs, unspecified_needs
-        Lowest certainty that supports a claim of that strength (``None``: any,
-        ungraded included). ``strong`` ("strong research backing", "crucial") needs
-        moderate certainty; ``moderate`` ("effective") low; ``weak`` ("can help") any.
+        Lowest certainty that supports a claim of that strength. ``strong`` ("strong research
+        backing", "crucial") needs moderate certainty; ``moderate`` ("effective") and ``weak``
+        ("can help") need low: at very low certainty GRADE says only that the evidence is very
+        uncertain, which supports no claim.
     overstate_below_mid
         Strengths that overstate a benefit below the minimal important difference.
     contradict_at
-        Certainties at which "no benefit shown" (or an important benefit, for a
+        Certainties at which "no important difference" (or an important benefit, for a
         no-benefit claim) contradicts the claim; below them the claim is unsupported.
-    harm_verdicts
-        Evidence verdicts that mean harm (none in the grading module's vocabulary yet).
-    harm_from_ci
-        Also count as harm a row of ``harm_measures`` whose whole CI favours the
-        comparator (``ci_low > 0``: negative effects favour the intervention).
-    harm_measures
-        Measures whose sign convention the harm rule relies on: mean differences and
-        SMDs. Ratios are left out, as the verdict table does not say whether they are
-        on the log scale.
-    unquantified_verdicts
-        Verdicts for a benefit the sources report without a size (the grading module's
-        study-level rows): a claim of benefit is then judged on certainty alone, a claim
-        of no benefit is unsupported.
 
     Examples
     --------
     >>> ClaimRules().needed("strong"), ClaimRules().needed("weak")
-    ('moderate', None)
-    >>> ClaimRules().meets("low", "moderate"), ClaimRules().meets("", "weak")
-    (True, True)
+    ('moderate', 'low')
+    >>> ClaimRules().meets("low", "moderate"), ClaimRules().meets("very low", "weak")
+    (True, False)
     """
 
-    comparator_preference: tuple[str, ...] = ("inactive", "sham", "active")
-    comparator_same_as: tuple[tuple[str, str], ...] = (("mixed", "inactive"),)
-    certainty_order: tuple[str, ...] = ("high", "moderate", "low", "very low")
-    window_preference: tuple[str, ...] = ("short-term", "intermediate", "long-term", "immediate", "unspecified")
     strong_needs: str | None = "moderate"
     moderate_needs: str | None = "low"
-    weak_needs: str | None = None
-    unspecified_needs: str | None = None
+    weak_needs: str | None = "low"
+    unspecified_needs: str | None = "low"
     overstate_below_mid: tuple[str, ...] = ("strong", "moderate")
     contradict_at: tuple[str, ...] = ("high", "moderate")
-    harm_verdicts: tuple[str, ...] = ("harm",)
-    harm_from_ci: bool = True
-    harm_measures: tuple[str, ...] = ("MD", "MD100", "SMD")
-    unquantified_verdicts: tuple[str, ...] = ("benefit reported, not quantified",)
 
     def __post_init__(self) -> None:
         for name in ("strong_needs", "moderate_needs", "weak_needs", "unspecified_needs"):
             value = getattr(self, name)
             if value is not None:
-                check_choice(name, value, self.certainty_order)
+                check_choice(name, value, CERTAINTY_LEVELS)
         for value in self.contradict_at:
-            check_choice("contradict_at", value, self.certainty_order)
-        for value in self.comparator_preference:
-            check_choice("comparator_preference", value, list(COMPARATOR_CLASSES))
-        for value, same in self.comparator_same_as:
-            check_choice("comparator_same_as", value, list(COMPARATOR_CLASSES))
-            check_choice("comparator_same_as", same, self.comparator_preference)
+            check_choice("contradict_at", value, CERTAINTY_LEVELS)
+        for value in self.overstate_below_mid:
+            check_choice("overstate_below_mid", value, CLAIM_STRENGTHS)
 
     def needed(self, strength: str) -> str | None:
         """Lowest certainty that supports a claim of ``strength``."""
         check_choice("strength", strength, CLAIM_STRENGTHS)
         return getattr(self, f"{strength}_needs")
 
-    def rank(self, certainty: str) -> int:
+    @staticmethod
+    def rank(certainty: str) -> int:
         """0 for the best certainty; ungraded ranks last."""
-        order = list(self.certainty_order)
-        return order.index(certainty) if certainty in order else len(order)
+        return CERTAINTY_LEVELS.index(certainty) if certainty in CERTAINTY_LEVELS else len(CERTAINTY_LEVELS)
 
     def meets(self, certainty: str, strength: str) -> bool:
         """True when evidence of ``certainty`` is enough for a claim of ``strength``."""
@@ -1652,110 +1628,75 @@ class ClaimRules:
         return need is None or self.rank(certainty) <= self.rank(need)
 
 
-def _check_verdict_table(verdicts: pd.DataFrame, rules: ClaimRules) -> None:
+def _check_verdict_table(verdicts: pd.DataFrame) -> None:
     missing = [c for c in VERDICT_TABLE_COLUMNS if c not in verdicts.columns]
     if missing:
         raise ValueError(f"The value for `verdicts` must have the columns {VERDICT_TABLE_COLUMNS}, "
                          f"but {missing} are missing.")
-    allowed = [*EVIDENCE_VERDICTS, *rules.harm_verdicts, *rules.unquantified_verdicts]
     for value in verdicts["verdict"]:
-        check_choice("verdict", value, allowed)
+        check_choice("verdict", value, list(EVIDENCE_VERDICTS))
     for value in verdicts["certainty"]:
         check_choice("certainty", "" if is_blank(value) else value, CERTAINTIES)
 
 
-def _number(value: object) -> float:
-    try:
-        result = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
-    return result
-
-
-def _headline(rows: list[dict], rules: ClaimRules) -> dict:
-    """The evidence row a claim is judged on (see check_claims)."""
-    comparators = list(rules.comparator_preference)
-    same_as = dict(rules.comparator_same_as)
-    windows = list(rules.window_preference)
-    outcomes = list(OUTCOMES)
-
-    def key(item: tuple[int, dict]) -> tuple:
-        position, row = item
-        participants = _number(row.get("participants"))
-        comparator = same_as.get(row["comparator_class"], row["comparator_class"])
-        return (
-            comparators.index(comparator) if comparator in comparators else len(comparators),
-            rules.rank(row["certainty"] or ""),
-            # pain before disability: for a claim about "any" outcome, the primary outcome of back pain care
-            outcomes.index(row["outcome"]) if row["outcome"] in outcomes else len(outcomes),
-            -(participants if not math.isnan(participants) else -1),
-            windows.index(row["window"]) if row["window"] in windows else len(windows),
-            position,
-        )
-
-    return min(enumerate(rows), key=key)[1]
-
-
-def _is_harm(row: dict, rules: ClaimRules) -> bool:
-    if row["verdict"] in rules.harm_verdicts:
-        return True
-    low = _number(row.get("ci_low"))
-    measures = {m.upper() for m in rules.harm_measures}
-    return rules.harm_from_ci and str(row.get("measure", "")).upper() in measures and not math.isnan(low) and low > 0
-
-
-def _describe_evidence(row: dict) -> str:
+def _describe_evidence(row: Mapping[str, Any]) -> str:
     certainty = f"{row['certainty']} certainty" if row["certainty"] else "not graded"
     window = {"": "", "any": " (any follow-up)"}.get(row["window"], f" ({row['window']})")
-    comparator = COMPARATOR_CLASSES.get(row["comparator_class"], f"{row['comparator_class']} comparator")
+    comparator = COMPARISON_LABELS.get(row["comparator_class"], f"{row['comparator_class']} comparator")
+    population = row.get("population") or ""
+    population = "" if population in ("", "any") else f"{POPULATION_GROUP_LABELS.get(population, population)} pain, "
     basis = row["basis"] or "basis not stated"
-    return f"{row['outcome']} vs {comparator}{window}: {row['verdict']}, {certainty}, {basis}"
+    return f"{row['outcome']}, {population}vs {comparator}{window}: {row['verdict']}, {certainty}, {basis}"
 
 
-def _judge_claim(claim: dict, row: dict, rules: ClaimRules) -> tuple[str, str]:
-    """(claim verdict, reason) for one claim judged on its headline row."""
+def _judge_claim(claim: Mapping[str, Any], row: Mapping[str, Any], rules: ClaimRules) -> tuple[str, str]:
+    """(claim verdict, reason) for one claim judged on its evidence row."""
     direction, strength = claim["claimed_direction"], claim["claimed_strength"]
     certainty = row["certainty"] or ""
     shown = f"{certainty} certainty" if certainty else "no certainty grade"
     need = rules.needed(strength)
-    harm = _is_harm(row, rules)
     verdict = row["verdict"]
+    shows = VERDICTS[verdict].direction
     weak_evidence = f"A {strength} claim needs at least {need} certainty; this evidence has {shown}."
     if direction == "benefit":
-        if harm:
+        if shows == "harm":
             result = "contradicted", "The claim says it helps, but the evidence favours the comparator."
-        elif verdict == "insufficient evidence":
-            result = "unsupported", "The evidence is too thin to judge the claim."
-        elif verdict == "no benefit shown" and certainty in rules.contradict_at:
-            result = "contradicted", f"The claim says it helps, but no benefit was shown with {shown}."
-        elif verdict == "no benefit shown":
+        elif verdict == "no comparative estimate":
+            result = "unsupported", "Only changes without a control group were reported: they cannot show a benefit."
+        elif shows == "unknown":
+            result = "unsupported", "The evidence is too imprecise to judge the claim."
+        elif shows == "none" and certainty in rules.contradict_at:
+            result = "contradicted", f"The claim says it helps, but the evidence shows no important difference, " \
+                                     f"with {shown}."
+        elif shows == "none":
             result = "unsupported", f"No benefit was shown, but with {shown} that neither supports nor rules out " \
                                     "the claim."
         elif verdict == "benefit below MID" and strength in rules.overstate_below_mid:
             result = "overstated", (f"A {strength} claim of benefit overstates an effect smaller than the minimal "
                                     "important difference.")
         elif not rules.meets(certainty, strength):
-            result = "overstated", weak_evidence
+            result = "overstated" if certainty == "low" or need == "moderate" else "unsupported", weak_evidence
         else:
             result = "supported", f"The evidence agrees with a {strength} claim of benefit."
     elif direction == "no-benefit":
-        if verdict == "insufficient evidence":
-            result = "unsupported", "The evidence is too thin to judge the claim."
-        elif verdict == "important benefit" and not harm and certainty in rules.contradict_at:
-            result = "contradicted", f"The claim says it does not help, but a benefit was shown with {shown}."
-        elif verdict == "important benefit" and not harm:
-            result = "unsupported", f"A benefit was found, with {shown}: too uncertain to settle the claim."
-        elif verdict in rules.unquantified_verdicts:
+        if shows == "unknown":
+            result = "unsupported", "The evidence is too imprecise to judge the claim."
+        elif verdict == "important benefit" and certainty in rules.contradict_at:
+            result = "contradicted", f"The claim says it does not help, but an important benefit was shown with " \
+                                     f"{shown}."
+        elif shows == "benefit" and not VERDICTS[verdict].quantified:
             result = "unsupported", "The sources report a benefit without a size, so the claim cannot be checked."
+        elif verdict in ("important benefit", "benefit, possibly important", "benefit, size not judged"):
+            result = "unsupported", f"A benefit was found, with {shown}: too uncertain to settle the claim."
         elif not rules.meets(certainty, strength):
-            result = "overstated", weak_evidence
+            result = "unsupported", weak_evidence
         else:
             result = "supported", "The evidence shows no important benefit, as the claim says."
-    elif harm:
-        result = ("overstated", weak_evidence) if not rules.meets(certainty, strength) else (
+    elif shows == "harm":
+        result = ("unsupported", weak_evidence) if not rules.meets(certainty, strength) else (
             "supported", "The evidence favours the comparator, as the claim of harm says.")
     else:
-        result = "unsupported", "The evidence table shows no harm for this outcome."
+        result = "unsupported", "The evidence shows no harm for this outcome."
     return result[0], f"{result[1]} Evidence: {_describe_evidence(row)}."
 
 
@@ -1770,56 +1711,50 @@ def _keys(value: object) -> list[str]:
 
 def check_claims(claims: pd.DataFrame | str | Path | None, verdicts: pd.DataFrame,
                  rules: ClaimRules | None = None) -> pd.DataFrame:
-    """Compare each claim's direction and strength with the evidence verdicts.
+    """Compare each claim's direction and strength with the evidence that answers it.
 
     Parameters
     ----------
     claims
         The claims table (:func:`read_claims`), or a path to read; ``None`` = bundled.
     verdicts
-        The evidence verdict table: one row per modality x outcome x comparator_class x
-        window with :data:`VERDICT_TABLE_COLUMNS`; ``verdict`` one of
-        :data:`EVIDENCE_VERDICTS`, ``certainty`` one of :data:`CERTAINTIES`, ``evidence``
-        a list of study keys.
+        The answers table (:func:`lbpevidence.evidence.answers`: one row per modality x outcome x
+        population x comparison) with at least :data:`VERDICT_TABLE_COLUMNS`; ``verdict`` one of
+        :data:`EVIDENCE_VERDICTS`, ``certainty`` one of :data:`CERTAINTIES`, ``evidence`` a list
+        of study keys.
     rules
         :class:`ClaimRules`.
 
     Returns
     -------
     DataFrame
-        :data:`CLAIM_RESULT_COLUMNS`, one row per claim, in claim order: the claim,
-        its ``verdict`` (:data:`CLAIM_VERDICTS`), a plain ``reason``, and the evidence
-        row it relied on (``evidence_outcome``, ``comparator_class``, ``window``,
-        ``evidence_verdict``, ``certainty``, ``basis``, ``measure``, ``estimate``,
-        ``ci_low``, ``ci_high``, ``evidence`` keys); ``rows_considered`` counts the
-        rows for the claim's modality and outcome, ``other_rows`` describes the ones
-        not chosen.
+        :data:`CLAIM_RESULT_COLUMNS`, one row per claim, in claim order: the claim, its
+        ``verdict`` (:data:`CLAIM_VERDICTS`), a plain ``reason``, and the evidence row it was
+        judged on (``evidence_outcome``, ``evidence_population``, ``comparator_class``,
+        ``window``, ``evidence_verdict``, ``certainty``, ``rated_by``, ``basis``, ``measure``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``evidence`` keys); ``rows_considered`` counts the
+        answers for the claim's modality, outcome and population, ``other_rows`` describes the
+        ones not chosen.
 
     Notes
     -----
-    The rows considered are those of the claim's modality and outcome (all outcomes
-    of the modality when the claim's outcome is ``any``; population is not matched,
-    the verdict table has none). The headline row is the first after sorting by
-    comparator class (``comparator_preference``: inactive, sham, active; ``mixed``
-    ranks as inactive, other classes last), then
-    certainty (higher first), then outcome (vocabulary order: pain before
-    disability, the primary outcome of back-pain care), then participants (more
-    first), then window (``window_preference``) and table order.
+    The evidence row is chosen by :func:`lbpevidence.evidence.for_claim`, the same rule as the
+    headline's primary answer, among the answers whose population matches the claim's.
 
     Claim verdicts, for a claim of benefit:
 
-    - ``contradicted``: harm (``harm_verdicts``, or an MD or SMD whose CI lies above 0),
-      or "no benefit shown" at a certainty in ``contradict_at``;
-    - ``unsupported``: "insufficient evidence", or "no benefit shown" at lower
-      certainty;
-    - ``overstated``: "benefit below MID" for a strength in ``overstate_below_mid``,
-      or a benefit at a certainty below what the strength needs;
+    - ``contradicted``: the evidence favours the comparator (a harm verdict), or "no important
+      difference" at a certainty in ``contradict_at``;
+    - ``unsupported``: "insufficient evidence", no comparative estimate, "no important
+      difference" at lower certainty, or very low certainty;
+    - ``overstated``: "benefit below MID" for a strength in ``overstate_below_mid``, or a benefit
+      at a certainty below what the strength needs;
     - ``supported``: otherwise;
-    - ``no evidence in table``: no row for the modality and outcome.
+    - ``no evidence in table``: no answer for the modality, outcome and population.
 
     A no-benefit claim is contradicted by an important benefit at a certainty in
-    ``contradict_at`` and supported by no benefit or a benefit below the MID; a harm
-    claim is supported only by harm.
+    ``contradict_at`` and supported by no important difference or a benefit below the MID; a
+    harm claim is supported only by a harm verdict.
 
     Examples
     --------
@@ -1827,13 +1762,16 @@ def check_claims(claims: pd.DataFrame | str | Path | None, verdicts: pd.DataFram
     >>> claims = pd.DataFrame({"claim_id": ["C01", "C02"], "modality": ["acupuncture", "yoga"],
     ...     "outcome": ["pain", "any"], "population": ["chronic", "mixed"],
     ...     "claimed_direction": ["benefit", "benefit"], "claimed_strength": ["strong", "weak"]})
-    >>> verdicts = pd.DataFrame([{"modality": "acupuncture", "outcome": "pain", "comparator_class": "sham",
-    ...     "window": "short-term", "k": 5, "participants": 1200, "measure": "SMD", "estimate": -0.2,
-    ...     "ci_low": -0.3, "ci_high": -0.1, "certainty": "low", "verdict": "benefit below MID",
-    ...     "basis": "pooled", "reasons": "", "evidence": ["a", "b"]}])
+    >>> verdicts = pd.DataFrame([{"modality": "acupuncture", "outcome": "pain", "population": "chronic",
+    ...     "comparator_class": "sham", "window": "short-term", "k": 5, "participants": 1200, "year": 2020,
+    ...     "measure": "SMD", "estimate": -0.2, "ci_low": -0.3, "ci_high": -0.1, "certainty": "low",
+    ...     "rated_by": "lbpevidence (GRADE rules)", "verdict": "benefit below MID", "basis": "pooled",
+    ...     "reasons": "", "evidence": ["a", "b"], "off_scale": False, "reported_certainty": ""}])
     >>> check_claims(claims, verdicts)[["claim_id", "verdict"]].values.tolist()
     [['C01', 'overstated'], ['C02', 'no evidence in table']]
     """
+    from .evidence import for_claim
+
     rules = rules if rules is not None else ClaimRules()
     if not isinstance(rules, ClaimRules):
         raise TypeError(f"The value for `rules` must be a ClaimRules, but {rules!r} was passed.")
@@ -1841,35 +1779,43 @@ def check_claims(claims: pd.DataFrame | str | Path | None, verdicts: pd.DataFram
         claims = read_claims(claims)
     if not isinstance(verdicts, pd.DataFrame):
         raise TypeError(f"The value for `verdicts` must be a DataFrame, but {type(verdicts).__name__} was passed.")
-    _check_verdict_table(verdicts, rules)
-    evidence_rows = verdicts.to_dict("records")
-    for row in evidence_rows:
-        for column in ("certainty", "window", "basis", "comparator_class", "measure"):
-            row[column] = "" if is_blank(row[column]) else row[column]
+    _check_verdict_table(verdicts)
+    answers = verdicts.copy()
+    for column in ("certainty", "window", "basis", "comparator_class", "measure", "population"):
+        answers[column] = answers[column].map(lambda v: "" if is_blank(v) else v)
+    for column, default in (("rated_by", ""), ("reported_certainty", ""), ("off_scale", False), ("year", pd.NA)):
+        if column not in answers.columns:
+            answers[column] = default
     results = []
     for claim in claims.to_dict("records"):
         claim.setdefault("population", "")
         claim.setdefault("citation", None)
-        rows = [r for r in evidence_rows if r["modality"] == claim["modality"]
-                and (claim["outcome"] == "any" or r["outcome"] == claim["outcome"])]
         base = {c: claim.get(c) for c in ("claim_id", "modality", "outcome", "population", "claimed_direction",
                                           "claimed_strength", "citation")}
-        if not rows:
+        head, rows, note = for_claim(answers, claim["modality"], claim["outcome"], claim["population"] or "mixed")
+        if head is None:
             what = "any outcome" if claim["outcome"] == "any" else claim["outcome"]
+            population = claim["population"] if claim["population"] not in ("", "mixed") else "any population"
             results.append({**base, "verdict": "no evidence in table",
-                            "reason": f"The verdict table has no row for {claim['modality']} and {what}.",
+                            "reason": f"The evidence table has no answer for {claim['modality']}, {what} and "
+                                      f"{population}.",
                             "evidence": [], "rows_considered": 0, "other_rows": []})
             continue
-        head = _headline(rows, rules)
         verdict, reason = _judge_claim(claim, head, rules)
+        if note:
+            reason = f"{reason} ({note}.)"
         results.append({
             **base, "verdict": verdict, "reason": reason, "evidence_outcome": head["outcome"],
-            "comparator_class": head["comparator_class"], "window": head["window"],
-            "evidence_verdict": head["verdict"], "certainty": head["certainty"], "basis": head["basis"],
-            "measure": head["measure"], "estimate": head["estimate"], "ci_low": head["ci_low"],
-            "ci_high": head["ci_high"], "evidence": _keys(head["evidence"]),
-            "rows_considered": len(rows), "other_rows": [_describe_evidence(r) for r in rows if r is not head],
+            "evidence_population": head["population"], "comparator_class": head["comparator_class"],
+            "window": head["window"], "evidence_verdict": head["verdict"], "certainty": head["certainty"],
+            "rated_by": head["rated_by"], "basis": head["basis"], "measure": head["measure"],
+            "estimate": head["estimate"], "ci_low": head["ci_low"], "ci_high": head["ci_high"],
+            "evidence": _keys(head["evidence"]), "rows_considered": len(rows),
+            "other_rows": [_describe_evidence(r) for r in rows.to_dict("records") if r is not head
+                           and not (r["comparator_class"] == head["comparator_class"]
+                                    and r["population"] == head["population"]
+                                    and r["outcome"] == head["outcome"])],
         })
     table = pd.DataFrame(results, columns=CLAIM_RESULT_COLUMNS)
-    table["rows_considered"] = table["rows_considered"].astype(int)
+    table["rows_considered"] = table["rows_considered"].fillna(0).astype(int)
     return table

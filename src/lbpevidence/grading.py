@@ -1,21 +1,34 @@
-"""Certainty and verdicts: what each modality's evidence supports, and how sure we are.
+"""Certainty and verdicts: what each piece of evidence shows, and how sure we can be.
 
-GRADE-style, with every judgement visible:
+GRADE, with every judgement visible. :func:`grade` turns the effects table into one
+**candidate** row per piece of evidence that could answer a question (modality x outcome x
+population x comparison):
 
-* :func:`grade` rates each pooled analysis (modality x outcome x comparator class x
-  window x measure). Randomised evidence starts at *high* and is downgraded for risk
-  of bias, inconsistency, imprecision and publication bias by the rules in one frozen
-  :class:`GradeRules`; indirectness (and any other human judgement) comes from
-  refs/overrides.csv, shown next to the rule-based rating, never hidden in it.
-* Each row gets a **verdict** by comparing the effect and its CI with the minimal
-  important difference (MID): ``important benefit``, ``benefit below MID``,
-  ``no benefit shown`` or ``insufficient evidence``.
-* Published pooled estimates (Cochrane and other reviews) and, where nothing can be
-  pooled, the studies' own conclusions give verdicts too, labelled by ``basis`` so a
-  reader never mistakes one kind of evidence for another.
+* our own pooled analyses (modality x outcome x population group x comparator class x window
+  x measure; REML + HKSJ, see :mod:`lbpevidence.meta`), rated by the rules in one frozen
+  :class:`GradeRules`: randomised evidence starts at *high* and loses levels for risk of bias,
+  inconsistency, imprecision and publication bias; indirectness (and any other human
+  judgement) comes from refs/overrides.csv, shown next to the rule-based rating;
+* single trials, rated by the same rules;
+* published pooled estimates (systematic reviews, IPD and network meta-analyses): certainty as
+  their authors rated it where they did, otherwise our own GRADE assessment of the published
+  estimate (number of studies, participants, CI against the thresholds, what the table cannot
+  show counted as unclear), marked as ours with its reasons;
+* the studies' own conclusions, where nothing could be quantified (certainty very low);
+* estimates without a control group (within-group change): shown, never a benefit verdict.
 
-Sign convention: effects are oriented so that a negative value favours the
-intervention (see :mod:`lbpevidence.effects`).
+**Verdicts** follow GRADE's minimally contextualised approach (:func:`judge_effect`): the
+thresholds are no effect and the minimal important difference (MID) on each side; the verdict
+says where the CI lies relative to them, and imprecision is rated down for each threshold the
+CI crosses. So an "important benefit" needs the whole CI beyond the MID; a CI from an
+important to a small benefit is "benefit, possibly important" (rated down one level); a CI
+that also includes no effect is "insufficient evidence" (two or three levels). The words come
+from :data:`lbpevidence.vocabulary.VERDICTS`, which also writes the plain-language sentences.
+
+Which candidate answers a question is decided in :mod:`lbpevidence.evidence`, nowhere else.
+
+Sign convention: effects are oriented so that a negative value favours the intervention (see
+:mod:`lbpevidence.effects`).
 """
 
 from __future__ import annotations
@@ -23,7 +36,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, overload
@@ -35,39 +47,53 @@ from .errors import ClaimsTableError, Problem, check_choice, problems_frame, rai
 from .paths import resolve_refs_file
 from .vocabulary import (
     COMPARATOR_CLASSES,
-    INSTRUMENTS,
+    COMPARISON_LABELS,
     MODALITIES,
-    OUTCOME_MIDS,
+    POPULATION_GROUP_LABELS,
     TIME_WINDOWS,
-    TYPICAL_SD_0_100,
+    mid_for,
     resolve,
+    scale_limit,
+    statement,
+    to_0_100,
 )
 
 __all__ = [
+    "BASES",
     "CERTAINTY",
+    "DOMAINS",
     "GROUP_COLUMNS",
-    "VERDICTS",
     "VERDICT_COLUMNS",
     "GradeRules",
+    "Judgement",
     "grade",
-    "headline",
+    "judge_effect",
+    "poolable",
+    "pooled_trials",
     "read_overrides",
     "risk_of_bias_table",
+    "rob_category",
     "summary_of_findings",
     "verdict_for",
 ]
 
-GROUP_COLUMNS = ["modality", "outcome", "comparator_class", "window", "measure"]
+#: The columns of the effects table that define one pooled analysis.
+GROUP_COLUMNS = ["modality", "outcome", "population_group", "comparator_class", "window", "measure"]
 CERTAINTY = ("very low", "low", "moderate", "high")  # index + 1 = GRADE level
-VERDICTS = ("important benefit", "benefit below MID", "no benefit shown", "insufficient evidence",
-            "benefit reported, not quantified")
-BASES = ("pooled", "single trial", "published review", "study-level only, not pooled")
+#: What a candidate rests on.
+BASES = ("published review", "pooled", "single trial", "study-level only, not pooled", "non-comparative")
 DOMAINS = ("risk_of_bias", "inconsistency", "imprecision", "publication_bias", "indirectness")
+#: Columns of :func:`grade`'s output (``population`` holds the population group: acute, chronic,
+#: mixed, or ``any`` for study-level rows).
 VERDICT_COLUMNS = [
-    "modality", "outcome", "comparator_class", "window", "measure", "k", "participants", "estimate", "ci_low",
-    "ci_high", "pi_low", "pi_high", "i2", "mid", "estimate_0_100", "certainty", "rule_certainty",
-    "reported_certainty", *[f"down_{d}" for d in DOMAINS], "override", "verdict", "basis", "reasons", "evidence",
+    "modality", "outcome", "population", "comparator_class", "window", "measure", "k", "participants", "year",
+    "estimate", "ci_low", "ci_high", "ci_as_printed", "pi_low", "pi_high", "i2", "mid", "estimate_0_100",
+    "ci_low_0_100", "ci_high_0_100", "off_scale", "few_studies", "sensitivity", "certainty", "rated_by",
+    "rule_certainty", "reported_certainty", *[f"down_{d}" for d in DOMAINS], "override", "verdict",
+    "thresholds_crossed", "statement", "basis", "reasons", "evidence",
 ]
+RATED_BY_AUTHORS = "review authors"
+RATED_BY_US = "lbpevidence (GRADE rules)"
 
 
 @dataclass(frozen=True)
@@ -77,32 +103,46 @@ class GradeRules:
     Attributes
     ----------
     rob_high_share
-        Downgrade risk of bias one level when more than this share of the analysis
-        weight comes from trials judged at high risk (RoB ``high``, or PEDro below
-        ``pedro_low_risk``).
-    rob_unassessed_share
-        Downgrade one level when more than this share of weight comes from trials at
-        high risk *or with no risk-of-bias judgement in the table* (we cannot assume
-        low risk of bias we have not seen).
-    pedro_low_risk
-        PEDro total at or above which a trial without a RoB judgement counts as low risk.
+        Downgrade risk of bias one level when more than this share of the analysis weight
+        comes from trials at high risk.
+    rob_unclear_share
+        Downgrade one level when more than this share of weight comes from trials at high risk,
+        with some concerns, or **not assessed** (counted as unclear: we cannot assume a low risk
+        of bias we have not seen).
+    pedro_low_risk, pedro_high_risk_below, pedro_low_items, pedro_source
+        How a PEDro record becomes a risk-of-bias category when no RoB judgement exists, a
+        project convention (no validated mapping exists; see ``pedro_source``): **low** when the
+        total is at least ``pedro_low_risk`` *and* the item answers show every item of
+        ``pedro_low_items`` met (2 random allocation, 3 concealed allocation); **high** when the
+        total is below ``pedro_high_risk_below`` (PEDro's "poor" band) or random allocation is not
+        met; otherwise **some concerns** (a total without its item answers never counts as low).
     i2_serious, i2_very_serious
-        I² (%) from which inconsistency costs one or two levels, but only when the
-        prediction interval also crosses no effect (heterogeneity that changes the answer).
+        I² (%) from which inconsistency costs one or two levels, but only when the prediction
+        interval also crosses no effect (heterogeneity that changes the answer).
     ois_participants
-        Optimal information size: fewer participants in the analysis costs one level
-        for imprecision (a rule of thumb for continuous outcomes).
+        Optimal information size: when the CI crosses no threshold, fewer participants than this
+        cost one level for imprecision (GRADE's rule of thumb for continuous outcomes).
     egger_min_k, egger_alpha
-        Publication bias is tested (Egger) only with at least ``egger_min_k`` trials;
-        p below ``egger_alpha`` costs one level.
+        Publication bias is tested (Egger) only with at least ``egger_min_k`` trials; p below
+        ``egger_alpha`` costs one level.
     smd_mid, ratio_mid, rd_mid
-        Minimal important differences where no outcome MID applies: SMD units, a
-        ratio (RR/OR; compared on the log scale) and a risk difference.
+        MIDs where :func:`lbpevidence.vocabulary.mid_for` defines none: SMD units for outcomes
+        without a 0-100 MID, a ratio (RR/OR, compared on the log scale) and a risk difference.
+        Project defaults, not from a source.
     """
 
     rob_high_share: float = 0.5
-    rob_unassessed_share: float = 0.5
+    rob_unclear_share: float = 0.5
     pedro_low_risk: int = 6
+    pedro_high_risk_below: int = 4
+    pedro_low_items: tuple[int, ...] = (2, 3)
+    pedro_source: str = (
+        "Project convention. No validated mapping from PEDro to risk-of-bias categories exists: PEDro's bands "
+        "(0-3 poor, 4-5 fair, 6-8 good, 9-10 excellent; Cashin & McAuley 2020) are not validated "
+        "(https://www.pedro.org.au/english/summary-of-measurement-properties-of-the-pedro-scale/); PEDro totals "
+        "agree poorly with Cochrane risk-of-bias judgements (Armijo-Olivo 2015, PMID 26161653, "
+        "https://pmc.ncbi.nlm.nih.gov/articles/PMC4498768; Moseley 2019, doi:10.1371/journal.pone.0222770), while "
+        "the allocation items agree best, so low risk needs the allocation items as well as the total.")
     i2_serious: float = 50.0
     i2_very_serious: float = 75.0
     ois_participants: int = 400
@@ -112,95 +152,190 @@ class GradeRules:
     ratio_mid: float = 1.25
     rd_mid: float = 0.10
 
+    def mid(self, measure: str, outcome: str, instrument: str | None = None) -> float:
+        """The MID on the scale of ``measure`` (NaN when none is defined).
 
-# --- MIDs and verdicts -----------------------------------------------------------------------------
+        Examples
+        --------
+        >>> GradeRules().mid("MD100", "pain"), round(GradeRules().mid("RR", "responder"), 3)
+        (15.0, 0.223)
+        """
+        mid = mid_for(measure, outcome, instrument)
+        if math.isfinite(mid):
+            return mid
+        if measure == "SMD":
+            return self.smd_mid
+        if measure in ("RR", "OR"):
+            return math.log(self.ratio_mid)
+        if measure == "RD":
+            return self.rd_mid
+        return float("nan")
 
 
-def mid_for(measure: str, outcome: str, instrument: str | None = None, rules: GradeRules = GradeRules()) -> float:
-    """The minimal important difference on the scale of ``measure`` (positive number).
+# --- verdicts: where the CI lies against no effect and the MID --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What an estimate shows against the thresholds, and what its imprecision costs.
+
+    ``verdict`` is a term of :data:`lbpevidence.vocabulary.VERDICTS`; ``crossed`` names the
+    thresholds inside the CI; ``imprecision`` is the number of levels the CI costs (0-3);
+    ``reason`` says why, in words.
+    """
+
+    verdict: str
+    crossed: tuple[str, ...]
+    imprecision: int
+    reason: str
+
+
+def judge_effect(estimate: float, ci_low: float, ci_high: float, mid: float) -> Judgement:
+    """Judge an oriented effect (negative favours the intervention) against 0 and ±MID.
+
+    GRADE's minimally contextualised approach: the thresholds are no effect and the MID on each
+    side. A CI that includes 0 includes no effect (touching counts); a CI crosses an MID when the
+    MID lies strictly inside it. The CI decides the verdict and the levels lost for imprecision:
+
+    ============================================= ============================ ===========
+    the CI                                        verdict                      imprecision
+    ============================================= ============================ ===========
+    wholly at or beyond -MID                      important benefit            0
+    below 0, crossing -MID                        benefit, possibly important  1
+    below 0, short of -MID                        benefit below MID            0
+    includes 0, inside (-MID, +MID)               no important difference      0
+    includes 0 and -MID or +MID                   insufficient evidence        2
+    includes 0, -MID and +MID                     insufficient evidence        3
+    above 0 (mirror of the benefit rows)          harm below MID / harm,       0 / 1 / 0
+                                                  possibly important /
+                                                  important harm
+    ============================================= ============================ ===========
+
+    Without an MID (NaN or not positive) only no effect is a threshold: ``benefit, size not
+    judged`` / ``harm, size not judged`` when the CI excludes it, else ``insufficient evidence``.
+    A missing MID is never 0.
 
     Examples
     --------
-    >>> mid_for("MD100", "pain"), mid_for("MD100", "disability"), round(mid_for("RR", "responder"), 3)
-    (15.0, 10.0, 0.223)
-    >>> mid_for("MD", "disability", "rmdq-24")
-    2.4
+    >>> judge_effect(-20, -30, -16, 15).verdict
+    'important benefit'
+    >>> j = judge_effect(-10.1, -20.1, -0.06, 10)
+    >>> j.verdict, j.imprecision
+    ('benefit, possibly important', 1)
+    >>> judge_effect(-3.0, -6.9, 0.9, 15).verdict
+    'no important difference'
+    >>> j = judge_effect(-5.7, -146.0, 134.6, 15)
+    >>> j.verdict, j.imprecision
+    ('insufficient evidence', 3)
+    >>> judge_effect(4.0, 1.0, 7.0, float("nan")).verdict
+    'harm, size not judged'
     """
-    if measure == "MD100" and outcome in OUTCOME_MIDS:
-        return OUTCOME_MIDS[outcome]
-    if measure == "MD" and instrument in INSTRUMENTS and INSTRUMENTS[instrument].mid is not None:
-        return float(INSTRUMENTS[instrument].mid)
-    if measure == "SMD":
-        return rules.smd_mid
-    if measure in ("RR", "OR"):
-        return math.log(rules.ratio_mid)
-    if measure == "RD":
-        return rules.rd_mid
-    return float("nan")
+    values = (estimate, ci_low, ci_high)
+    if any(v is None or not np.isfinite(v) for v in values):
+        return Judgement("insufficient evidence", (), 3, "no usable estimate")
+    if not (mid is not None and np.isfinite(mid) and mid > 0):
+        if ci_high < 0:
+            return Judgement("benefit, size not judged", (), 0, "the CI excludes no effect; no MID is defined "
+                             "for this measure, so the size is not judged")
+        if ci_low > 0:
+            return Judgement("harm, size not judged", (), 0, "the CI excludes no effect, on the side of the "
+                             "comparator; no MID is defined for this measure")
+        return Judgement("insufficient evidence", ("no effect",), 1, "the CI includes no effect, and without an "
+                         "MID it cannot rule out an important effect")
+    m = float(mid)
+    if ci_high < 0:
+        if ci_high <= -m:
+            return Judgement("important benefit", (), 0, f"the whole CI lies beyond the MID ({m:.3g})")
+        if ci_low < -m:
+            return Judgement("benefit, possibly important", ("the MID",), 1,
+                             f"the CI excludes no effect but crosses the MID ({m:.3g}): rated down one level")
+        return Judgement("benefit below MID", (), 0, f"the CI excludes no effect and lies short of the MID ({m:.3g})")
+    if ci_low > 0:
+        if ci_low >= m:
+            return Judgement("important harm", (), 0, f"the whole CI favours the comparator, beyond the MID ({m:.3g})")
+        if ci_high > m:
+            return Judgement("harm, possibly important", ("the MID",), 1,
+                             f"the CI favours the comparator and crosses the MID ({m:.3g}): rated down one level")
+        return Judgement("harm below MID", (), 0, f"the CI favours the comparator, short of the MID ({m:.3g})")
+    crossed = tuple(name for name, inside in (("the MID for benefit", ci_low <= -m), ("no effect", True),
+                                              ("the MID for harm", ci_high >= m)) if inside)
+    if len(crossed) == 1:
+        return Judgement("no important difference", crossed, 0,
+                         f"the CI includes no effect and lies within ±MID ({m:.3g})")
+    levels = len(crossed)
+    return Judgement("insufficient evidence", crossed, levels,
+                     f"the CI includes {' and '.join(crossed)}: rated down {levels} levels")
 
 
 def verdict_for(estimate: float, ci_low: float, ci_high: float, mid: float) -> tuple[str, str]:
-    """Verdict and its reason from an oriented effect (negative favours the intervention).
+    """``(verdict, reason)`` of :func:`judge_effect`.
 
     Examples
     --------
-    >>> verdict_for(-20, -30, -16, 15)[0]
-    'important benefit'
-    >>> verdict_for(-10, -17, -3, 15)[0]
+    >>> verdict_for(-10, -14, -3, 15)[0]
     'benefit below MID'
-    >>> verdict_for(-2, -8, 4, 15)[0]
-    'no benefit shown'
-    >>> verdict_for(-5, -25, 15, 15)[0]
-    'insufficient evidence'
     """
-    if any(not np.isfinite(v) for v in (estimate, ci_low, ci_high)):
-        return "insufficient evidence", "no usable estimate"
-    if not np.isfinite(mid):
-        mid = 0.0
-    if ci_high < 0:
-        if estimate <= -mid:
-            return "important benefit", f"the effect is at least the minimal important difference ({mid:g})"
-        return "benefit below MID", f"the effect is real but smaller than the minimal important difference ({mid:g})"
-    if ci_low > 0:
-        return "no benefit shown", "the comparator did better"
-    if ci_low > -mid:
-        return "no benefit shown", f"the CI includes no effect and rules out an important benefit (MID {mid:g})"
-    return "insufficient evidence", "the CI includes both no effect and an important benefit"
-
-
-def _familiar(measure: str, outcome: str, estimate: float) -> float:
-    """Effect on a 0-100 scale: MD100 as is, SMD times a typical SD (vocabulary.TYPICAL_SD_0_100)."""
-    if measure == "MD100":
-        return estimate
-    if measure == "SMD" and outcome in TYPICAL_SD_0_100:
-        return estimate * TYPICAL_SD_0_100[outcome]
-    return float("nan")
+    judgement = judge_effect(estimate, ci_low, ci_high, mid)
+    return judgement.verdict, judgement.reason
 
 
 # --- risk of bias ------------------------------------------------------------------------------------
 
 
-def _rob_category(row: pd.Series | None, rules: GradeRules) -> str:
+def rob_category(row: pd.Series | dict | None, rules: GradeRules = GradeRules()) -> tuple[str, str]:
+    """``(category, basis)`` of one trial's risk of bias: low, some concerns, high or not assessed.
+
+    A RoB 2 overall judgement wins (RoB 1 ``unclear`` counts as some concerns); else the PEDro
+    record by :class:`GradeRules`' documented convention (total and allocation items); else
+    ``not assessed``, which the grading counts as unclear and says so.
+
+    Examples
+    --------
+    >>> rob_category({"rob": "", "pedro": 7, "pedro_items": "1110001111"})
+    ('low', 'PEDro 7/10')
+    >>> rob_category({"rob": "", "pedro": 7, "pedro_items": ""})
+    ('some concerns', 'PEDro 7/10, item answers not recorded')
+    >>> rob_category({"rob": "unclear", "pedro": None})
+    ('some concerns', 'RoB unclear')
+    >>> rob_category(None)
+    ('not assessed', 'no risk-of-bias judgement or PEDro score in the table')
+    """
     if row is None:
-        return "not assessed"
+        return "not assessed", "no risk-of-bias judgement or PEDro score in the table"
     rob = row.get("rob") or ""
-    if rob in ("low", "some-concerns", "high"):
-        return {"some-concerns": "some concerns"}.get(rob, rob)
+    if rob in ("low", "some-concerns", "high", "unclear"):
+        category = {"some-concerns": "some concerns", "unclear": "some concerns"}.get(rob, rob)
+        return category, f"RoB {rob.replace('-', ' ')}"
     pedro = row.get("pedro")
     if pedro is not None and not pd.isna(pedro):
-        return "low" if int(pedro) >= rules.pedro_low_risk else "high"
-    return "not assessed"
+        score = int(pedro)
+        items = str(row.get("pedro_items") or "")
+        answers = {i + 2: items[i] == "1" for i in range(10)} if len(items) == 10 else {}
+        if score < rules.pedro_high_risk_below or answers.get(2) is False:
+            category = "high"
+        elif score >= rules.pedro_low_risk and answers and all(answers[i] for i in rules.pedro_low_items):
+            category = "low"
+        else:
+            category = "some concerns"
+        detail = "" if answers else ", item answers not recorded"
+        return category, f"PEDro {score}/10{detail}"
+    return "not assessed", "no risk-of-bias judgement or PEDro score in the table"
 
 
-def risk_of_bias_table(references: pd.DataFrame, rules: GradeRules = GradeRules()) -> pd.DataFrame:
+def risk_of_bias_table(references: pd.DataFrame, rules: GradeRules = GradeRules(),
+                       keys: list[str] | None = None) -> pd.DataFrame:
     """One row per trial: RoB 2 overall and domains, PEDro total and items, and our category.
 
-    Columns: key, study, rob (RoB 2 overall as recorded), D1..D5, pedro (total),
-    P2..P11 (PEDro items; item 1 is not scored), category (low / some concerns /
-    high / not assessed, using PEDro >= ``rules.pedro_low_risk`` when no RoB judgement
-    exists), source (rob_source or pedro_source). The data behind a traffic-light plot.
+    Columns: key, study, rob (RoB 2 overall as recorded), D1..D5, pedro (total), P2..P11
+    (PEDro items; item 1 is not scored), category (low / some concerns / high / not assessed,
+    by :func:`rob_category`), basis (what the category rests on), source (rob_source or
+    pedro_source). ``keys`` limits the table to those trials (for example the ones that carry a
+    headline row). The data behind a traffic-light plot.
     """
     trials = references[references["design"] == "rct"]
+    if keys is not None:
+        trials = trials[trials["key"].isin(keys)]
+    trials = trials.drop_duplicates("key")
     rows = []
     for _, ref in trials.iterrows():
         domains = list(ref.get("rob_domains") or [])
@@ -211,10 +346,11 @@ def risk_of_bias_table(references: pd.DataFrame, rules: GradeRules = GradeRules(
         row["pedro"] = ref.get("pedro")
         for i in range(10):
             row[f"P{i + 2}"] = int(items[i]) if len(items) == 10 else pd.NA
-        row["category"] = _rob_category(ref, rules)
+        row["category"], row["basis"] = rob_category(ref, rules)
         row["source"] = ref.get("rob_source") or ref.get("pedro_source") or ""
         rows.append(row)
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["key", "study", "rob", *[f"D{i}" for i in range(1, 6)], "pedro",
+                                        *[f"P{i}" for i in range(2, 12)], "category", "basis", "source"])
     if len(table):
         table["pedro"] = table["pedro"].astype("Int64")
     return table
@@ -294,13 +430,14 @@ def _matching_overrides(overrides: pd.DataFrame | None, group: dict) -> list[dic
     return out
 
 
-# --- grading ---------------------------------------------------------------------------------------------
+# --- rating one candidate ----------------------------------------------------------------------------------
 
 
 def _participants(rows: pd.DataFrame, references: pd.DataFrame | None) -> tuple[int, bool]:
     """Participants in an analysis and whether any count came from the study total."""
     total, approximate = 0, False
     totals = references.set_index("key")["participants"] if references is not None else pd.Series(dtype=object)
+    totals = totals[~totals.index.duplicated()]
     for row in rows.itertuples():
         n_int, n_ctl, n_total = (getattr(row, c, pd.NA) for c in ("n_int", "n_ctl", "n_total"))
         if not pd.isna(n_int) and not pd.isna(n_ctl):
@@ -313,120 +450,250 @@ def _participants(rows: pd.DataFrame, references: pd.DataFrame | None) -> tuple[
     return total, approximate
 
 
-def _grade_group(group: dict, trials: pd.DataFrame, pooled: pd.Series | None, rules: GradeRules,
-                 references: pd.DataFrame | None, overrides: pd.DataFrame | None) -> dict:
-    """Certainty, downgrades with reasons, and verdict for one analysis."""
-    from .meta import egger_test
-
-    k = len(trials)
-    if pooled is not None and k >= 2 and np.isfinite(pooled["estimate"]):
-        estimate, low, high = pooled["estimate"], pooled["ci_low"], pooled["ci_high"]
-        pi_low, pi_high, i2, tau2 = pooled["pi_low"], pooled["pi_high"], pooled["i2"], pooled["tau2"]
-    else:
-        only = trials.iloc[0]
-        estimate, low, high = only["yi"], only["yi_ci_low"], only["yi_ci_high"]
-        pi_low = pi_high = i2 = float("nan")
-        tau2 = 0.0
-    down = dict.fromkeys(DOMAINS, 0)
-    reasons: list[str] = []
-    # Risk of bias: weight shares from trials at high risk, or not assessed.
-    tau2 = 0.0 if not np.isfinite(tau2) else tau2
-    weights = 1 / (trials["vi"].to_numpy(float) + tau2)
-    weights = weights / weights.sum()
-    refs_by_key = references.set_index("key") if references is not None else None
-    categories = [_rob_category(refs_by_key.loc[key] if refs_by_key is not None and key in refs_by_key.index
-                                else None, rules) for key in trials["key"]]
-    high_share = float(sum(w for w, c in zip(weights, categories, strict=True) if c == "high"))
-    unassessed_share = float(sum(w for w, c in zip(weights, categories, strict=True) if c == "not assessed"))
-    if high_share > rules.rob_high_share:
-        down["risk_of_bias"] = 1
-        reasons.append(f"risk of bias: {high_share:.0%} of the weight from trials at high risk")
-    elif high_share + unassessed_share > rules.rob_unassessed_share:
-        down["risk_of_bias"] = 1
-        reasons.append(f"risk of bias: {high_share + unassessed_share:.0%} of the weight from trials at high "
-                       "or unassessed risk")
-    # Inconsistency: only when heterogeneity changes the answer (prediction interval crosses no effect).
-    if k >= 2 and np.isfinite(i2) and np.isfinite(pi_low) and pi_low < 0 < pi_high:
-        if i2 >= rules.i2_very_serious:
-            down["inconsistency"] = 2
-        elif i2 >= rules.i2_serious:
-            down["inconsistency"] = 1
-        if down["inconsistency"]:
-            reasons.append(f"inconsistency: I² {i2:.0f}% and a prediction interval that crosses no effect")
-    # Imprecision: CI crossing no effect; too few participants.
-    participants, approximate = _participants(trials, references)
-    if np.isfinite(low) and low < 0 < high:
-        down["imprecision"] += 1
-        reasons.append("imprecision: the 95% CI includes no effect")
-    if participants < rules.ois_participants:
-        down["imprecision"] += 1
+def _imprecision(judgement: Judgement, participants: int | None, approximate: bool, rules: GradeRules,
+                 reasons: list[str]) -> int:
+    """Levels lost for imprecision: the thresholds the CI crosses, else the optimal information size."""
+    levels = judgement.imprecision
+    if levels:
+        crossed = " and ".join(judgement.crossed)
+        reasons.append(f"imprecision: the CI includes {crossed}, {levels} level{'s' if levels > 1 else ''}")
+    elif participants is None:
+        levels = 1
+        reasons.append("imprecision: participants not reported, so the optimal information size cannot be checked")
+    elif participants < rules.ois_participants:
+        levels = 1
         about = "about " if approximate else ""
         reasons.append(f"imprecision: {about}{participants} participants, below the optimal information size "
                        f"({rules.ois_participants})")
-    down["imprecision"] = min(down["imprecision"], 2)
-    # Publication bias: Egger's test, only with enough trials.
-    if k >= rules.egger_min_k:
-        egger = egger_test(trials, min_k=rules.egger_min_k)
-        if egger.run and egger.p < rules.egger_alpha:
-            down["publication_bias"] = 1
-            reasons.append(f"publication bias: Egger's test p = {egger.p:.3f}")
+    return min(levels, 3)
+
+
+def _printed_ci(row: dict) -> tuple[float, float] | None:
+    """The CI the source printed, oriented and on the analysis scale, or None.
+
+    The effect's own ``yi_ci_low``/``yi_ci_high`` are rebuilt from the standard error
+    (symmetric); a reader should see the interval the source printed (Hayden 2021's disability
+    "7 (5 to 8)"), and verdicts use it too. Only a 95% CI qualifies.
+    """
+    if row.get("data_type") != "reported-effect":
+        return None
+    low, high, estimate, yi = (row.get(c) for c in ("ci_low", "ci_high", "estimate", "yi"))
+    level = row.get("ci_level")
+    if level is not None and not pd.isna(level) and abs(float(level) - 95) > 1e-9:
+        return None
+    if any(v is None or pd.isna(v) for v in (low, high, estimate, yi)):
+        return None
+    ratio = row.get("measure") in ("RR", "OR")
+    if ratio:
+        if min(low, high, estimate) <= 0:
+            return None
+        low, high, estimate = math.log(low), math.log(high), math.log(estimate)
+    if estimate == 0:
+        return None
+    factor = yi / estimate  # orientation x sign convention x rescaling, all linear
+    bounds = sorted((low * factor, high * factor))
+    return bounds[0], bounds[1]
+
+
+def _candidate(group: dict, *, k: int, participants: int | None, approximate: bool, year: object,
+               estimate: float, low: float, high: float, printed: bool, rules: GradeRules, instrument: str | None,
+               down: dict[str, int], reasons: list[str], overrides: pd.DataFrame | None, basis: str,
+               evidence: list[str], reported: str = "", rated_by_authors: str = "", pi: tuple = (np.nan, np.nan),
+               i2: float = np.nan, few: bool = False, sensitivity: str = "") -> dict:
+    """Finish a candidate: verdict, imprecision, overrides, certainty and the sentence."""
+    mid = rules.mid(group["measure"], group["outcome"], instrument)
+    judgement = judge_effect(estimate, low, high, mid)
+    down["imprecision"] = _imprecision(judgement, participants, approximate, rules, reasons)
     rule_level = max(1, 4 - sum(down.values()))
-    notes = []
-    level = rule_level
+    level, notes = rule_level, []
     for override in _matching_overrides(overrides, group):
         change = int(override["change"])
         down[override["domain"]] = max(0, down[override["domain"]] - change)
         notes.append(f"{override['domain'].replace('_', ' ')} {change:+d}: {override['rationale']}")
         level = max(1, min(4, level + change))
-    mid = mid_for(group["measure"], group["outcome"],
-                  trials["instrument"].iloc[0] if trials["instrument"].nunique() == 1 else None, rules)
-    verdict, why = verdict_for(estimate, low, high, mid)
+    limit = scale_limit(group["measure"], group["outcome"], instrument)
+    off_scale = bool(np.isfinite(limit) and np.isfinite(low) and (low < -limit or high > limit))
+    if off_scale:
+        reasons.append(f"the CI ({low:.1f} to {high:.1f}) runs beyond the scale (±{limit:g}): no real difference "
+                       "can be that large")
+    if reported:
+        certainty, rated_by = reported, f"{RATED_BY_AUTHORS} ({rated_by_authors})"
+        ours = "; ".join(r for r in reasons[1:]) or "no downgrade"
+        reasons = [*reasons[:1], f"certainty as rated by the review authors; the project's rules alone would "
+                                 f"give {CERTAINTY[rule_level - 1]} ({ours})"]
+    else:
+        certainty = CERTAINTY[level - 1]
+        rated_by = RATED_BY_US + (" with a human override" if notes else "")
     return {
-        **group, "k": k, "participants": participants, "estimate": estimate, "ci_low": low, "ci_high": high,
-        "pi_low": pi_low, "pi_high": pi_high, "i2": i2, "mid": mid,
-        "estimate_0_100": _familiar(group["measure"], group["outcome"], estimate),
-        "certainty": CERTAINTY[level - 1], "rule_certainty": CERTAINTY[rule_level - 1], "reported_certainty": "",
-        **{f"down_{d}": down[d] for d in DOMAINS}, "override": "; ".join(notes),
-        "verdict": verdict, "basis": "pooled" if k >= 2 else "single trial",
-        "reasons": "; ".join([*reasons, f"verdict: {why}"]), "evidence": sorted(trials["key"].unique()),
+        **group, "k": k, "participants": participants if participants is not None else pd.NA, "year": year,
+        "estimate": estimate, "ci_low": low, "ci_high": high, "ci_as_printed": printed, "pi_low": pi[0],
+        "pi_high": pi[1], "i2": i2, "mid": mid,
+        "estimate_0_100": to_0_100(group["measure"], group["outcome"], estimate),
+        "ci_low_0_100": to_0_100(group["measure"], group["outcome"], low),
+        "ci_high_0_100": to_0_100(group["measure"], group["outcome"], high),
+        "off_scale": off_scale, "few_studies": few, "sensitivity": sensitivity, "certainty": certainty,
+        "rated_by": rated_by, "rule_certainty": CERTAINTY[rule_level - 1], "reported_certainty": reported,
+        **{f"down_{d}": down[d] for d in DOMAINS}, "override": "; ".join(notes), "verdict": judgement.verdict,
+        "thresholds_crossed": "; ".join(judgement.crossed), "statement": "", "basis": basis,
+        "reasons": "; ".join([*reasons, f"verdict: {judgement.reason}"]), "evidence": evidence,
     }
 
 
-def _published_rows(effects: pd.DataFrame, rules: GradeRules) -> list[dict]:
-    """One verdict row per published pooled estimate (review rows), not re-graded by us."""
-    rows = []
-    # pool=no on a review row marks a secondary estimate (another population, a subset): not a verdict.
-    reviews = effects[(effects["level"] == "review") & effects["usable"] & effects["pool"]]
-    for row in reviews.itertuples():
-        group = {c: getattr(row, c) for c in GROUP_COLUMNS}
-        mid = mid_for(row.measure, row.outcome, row.instrument, rules)
-        verdict, why = verdict_for(row.yi, row.yi_ci_low, row.yi_ci_high, mid)
-        reported = getattr(row, "reported_certainty", "") or ""
-        participants = row.n_total if not pd.isna(row.n_total) else pd.NA
-        rows.append({
-            **group, "k": int(row.k_studies) if not pd.isna(row.k_studies) else 0, "participants": participants,
-            "estimate": row.yi, "ci_low": row.yi_ci_low, "ci_high": row.yi_ci_high, "pi_low": float("nan"),
-            "pi_high": float("nan"), "i2": float("nan"), "mid": mid,
-            "estimate_0_100": _familiar(row.measure, row.outcome, row.yi), "certainty": reported,
-            "rule_certainty": "", "reported_certainty": reported, **{f"down_{d}": 0 for d in DOMAINS},
-            "override": "", "verdict": verdict, "basis": "published review",
-            "reasons": f"published estimate from {row.study} (certainty as reported by its authors: "
-                       f"{reported or 'not recorded'}); verdict: {why}",
-            "evidence": [row.key],
-        })
-    return rows
+def _rob_domain(members: pd.DataFrame, weights: np.ndarray, refs_by_key: pd.DataFrame | None,
+                rules: GradeRules, reasons: list[str]) -> int:
+    """Risk of bias from the weight shares of trials at high risk, and at high or unclear risk."""
+    categories = [rob_category(refs_by_key.loc[key] if refs_by_key is not None and key in refs_by_key.index
+                               else None, rules)[0] for key in members["key"]]
+    high = float(sum(w for w, c in zip(weights, categories, strict=True) if c == "high"))
+    unclear = float(sum(w for w, c in zip(weights, categories, strict=True) if c != "low"))
+    missing = categories.count("not assessed")
+    counted = f" ({missing} of {len(categories)} trials not assessed, counted as unclear)" if missing else ""
+    if high > rules.rob_high_share:
+        reasons.append(f"risk of bias: {high:.0%} of the weight from trials at high risk{counted}")
+        return 1
+    if unclear > rules.rob_unclear_share:
+        reasons.append(f"risk of bias: {unclear:.0%} of the weight from trials at high or unclear risk{counted}")
+        return 1
+    if missing:
+        reasons.append(f"risk of bias: not rated down, but {missing} of {len(categories)} trials not assessed "
+                       "(counted as unclear)")
+    return 0
 
 
-# Study-level conclusions cannot be compared with a minimal important difference, so a
-# reported benefit gets its own verdict rather than a size we never measured.
+def _few_studies_sensitivity(members: pd.DataFrame) -> str:
+    """Two studies: the common-effect estimate and a random-effects estimate with a Wald CI, in words.
+
+    With k = 2 the HKSJ interval uses t with 1 degree of freedom (12.7 x the SE) and the
+    between-study variance is barely estimable; these two are what a reader should compare.
+    """
+    from .meta import meta_analysis
+
+    parts = []
+    for label, method in (("fixed effect", "FE"), ("REML with a Wald CI", "REML")):
+        try:
+            result = meta_analysis(members, method=method, ci="wald", prediction=False)
+        except ValueError:
+            continue
+        parts.append(f"{label} {result.estimate:.1f} ({result.ci_low:.1f} to {result.ci_high:.1f})")
+    return "; ".join(parts)
+
+
+def _study_years(keys: list[str], references: pd.DataFrame | None) -> object:
+    if references is None:
+        return pd.NA
+    years = references[references["key"].isin(keys)]["year"].dropna()
+    return int(years.max()) if len(years) else pd.NA
+
+
+def _single_trial(group: dict, row: dict, rules: GradeRules, refs_by_key: pd.DataFrame | None,
+                  references: pd.DataFrame | None, overrides: pd.DataFrame | None, why: str = "") -> dict:
+    members = pd.DataFrame([row])
+    reasons = [why] if why else []
+    down = dict.fromkeys(DOMAINS, 0)
+    down["risk_of_bias"] = _rob_domain(members, np.array([1.0]), refs_by_key, rules, reasons)
+    reasons.append("inconsistency: one trial, so consistency cannot be checked")
+    participants, approximate = _participants(members, references)
+    printed = _printed_ci(row)
+    low, high = printed if printed else (row["yi_ci_low"], row["yi_ci_high"])
+    return _candidate(group, k=1, participants=participants or None, approximate=approximate,
+                      year=_study_years([row["key"]], references), estimate=row["yi"], low=low, high=high,
+                      printed=printed is not None, rules=rules, instrument=row.get("instrument"), down=down,
+                      reasons=reasons, overrides=overrides, basis="single trial", evidence=[row["key"]])
+
+
+def _pooled(group: dict, members: pd.DataFrame, result: pd.Series, rules: GradeRules,
+            refs_by_key: pd.DataFrame | None, references: pd.DataFrame | None,
+            overrides: pd.DataFrame | None) -> dict:
+    from .meta import egger_test
+
+    k = len(members)
+    estimate, low, high = result["estimate"], result["ci_low"], result["ci_high"]
+    i2, tau2 = result["i2"], result["tau2"]
+    reasons: list[str] = []
+    down = dict.fromkeys(DOMAINS, 0)
+    weights = 1 / (members["vi"].to_numpy(float) + (tau2 if np.isfinite(tau2) else 0.0))
+    down["risk_of_bias"] = _rob_domain(members, weights / weights.sum(), refs_by_key, rules, reasons)
+    pi_low, pi_high = result["pi_low"], result["pi_high"]
+    if np.isfinite(i2) and np.isfinite(pi_low) and pi_low < 0 < pi_high:
+        down["inconsistency"] = 2 if i2 >= rules.i2_very_serious else 1 if i2 >= rules.i2_serious else 0
+        if down["inconsistency"]:
+            reasons.append(f"inconsistency: I² {i2:.0f}% and a prediction interval that crosses no effect")
+    few = k == 2
+    sensitivity = _few_studies_sensitivity(members) if few else ""
+    if few:
+        reasons.append(f"few studies: 2 trials, so the between-study variance is barely estimable (sensitivity: "
+                       f"{sensitivity})")
+    if k >= rules.egger_min_k:
+        egger = egger_test(members, min_k=rules.egger_min_k)
+        if egger.run and egger.p < rules.egger_alpha:
+            down["publication_bias"] = 1
+            reasons.append(f"publication bias: Egger's test p = {egger.p:.3f}")
+    participants, approximate = _participants(members, references)
+    instrument = members["instrument"].iloc[0] if members["instrument"].nunique() == 1 else None
+    keys = sorted(members["key"].unique())
+    return _candidate(group, k=k, participants=participants, approximate=approximate,
+                      year=_study_years(keys, references), estimate=estimate, low=low, high=high, printed=False,
+                      rules=rules, instrument=instrument, down=down, reasons=reasons, overrides=overrides,
+                      basis="pooled", evidence=keys, pi=(pi_low, pi_high), i2=i2, few=few, sensitivity=sensitivity)
+
+
+def _published(group: dict, row: dict, rules: GradeRules, overrides: pd.DataFrame | None) -> dict:
+    """A published pooled estimate: its authors' certainty, or our own assessment of it."""
+    k = int(row["k_studies"]) if not pd.isna(row.get("k_studies")) else 0
+    participants = int(row["n_total"]) if not pd.isna(row.get("n_total")) else None
+    reported = row.get("reported_certainty") or ""
+    reasons = [f"published estimate from {row['study']}" + (f", {k} studies" if k else ", number of studies not "
+                                                             "recorded")]
+    down = dict.fromkeys(DOMAINS, 0)
+    if not reported:
+        down["risk_of_bias"] = 1
+        reasons.append("risk of bias: the review's judgements are not in the table, counted as unclear")
+        reasons.append("inconsistency and publication bias: not assessable from the published estimate alone")
+    if k == 1:
+        reasons.append("inconsistency: one study, so consistency cannot be checked")
+    printed = _printed_ci(row)
+    low, high = printed if printed else (row["yi_ci_low"], row["yi_ci_high"])
+    if not printed:
+        reasons.append("CI rebuilt from the reported standard error or a non-95% interval")
+    candidate = _candidate(group, k=k, participants=participants, approximate=False, year=row.get("year"),
+                           estimate=row["yi"], low=low, high=high, printed=printed is not None, rules=rules,
+                           instrument=row.get("instrument"), down=down, reasons=reasons, overrides=overrides,
+                           basis="published review", evidence=[row["key"]], reported=reported,
+                           rated_by_authors=row["study"], few=0 < k < 3 or k == 0)
+    return candidate
+
+
+def _non_comparative(group: dict, row: dict) -> dict:
+    """A within-group change: shown, labelled, never a benefit verdict."""
+    return {
+        **group, "k": int(row["k_studies"]) if not pd.isna(row.get("k_studies")) else 1,
+        "participants": int(row["n_total"]) if not pd.isna(row.get("n_total")) else pd.NA,
+        "year": row.get("year"), "estimate": row["yi"], "ci_low": row["yi_ci_low"], "ci_high": row["yi_ci_high"],
+        "ci_as_printed": False, "pi_low": np.nan, "pi_high": np.nan, "i2": np.nan, "mid": np.nan,
+        "estimate_0_100": to_0_100(group["measure"], group["outcome"], row["yi"]),
+        "ci_low_0_100": to_0_100(group["measure"], group["outcome"], row["yi_ci_low"]),
+        "ci_high_0_100": to_0_100(group["measure"], group["outcome"], row["yi_ci_high"]),
+        "off_scale": False, "few_studies": False, "sensitivity": "", "certainty": "very low",
+        "rated_by": RATED_BY_US, "rule_certainty": "very low",
+        "reported_certainty": row.get("reported_certainty") or "",
+        **{f"down_{d}": 0 for d in DOMAINS}, "override": "", "verdict": "no comparative estimate",
+        "thresholds_crossed": "", "statement": "", "basis": "non-comparative",
+        "reasons": f"{row['study']} reports change within the treated group, with no control group: it cannot "
+                   "separate the treatment from natural recovery, placebo or regression to the mean, so it gives "
+                   "no verdict and very low certainty",
+        "evidence": [row["key"]],
+    }
+
+
+# Study-level conclusions cannot be compared with an MID, so a reported benefit gets its own verdict.
 _FINDING_VERDICT = {"benefit": "benefit reported, not quantified", "small-benefit": "benefit reported, not quantified",
-                    "no-difference": "no benefit shown", "harm": "no benefit shown",
+                    "no-difference": "no benefit reported", "harm": "no benefit reported",
                     "mixed": "insufficient evidence", "inconclusive": "insufficient evidence",
                     "recommended": "", "not-recommended": ""}
 
 
 def _study_level_rows(references: pd.DataFrame, covered: set[tuple[str, str]]) -> list[dict]:
-    """Verdicts from the studies' own conclusions, for modality x outcome pairs nothing else covers."""
+    """Verdicts from the studies' own conclusions, for modality x outcome pairs nothing quantifies."""
     rows = []
     for modality in MODALITIES:
         entries = references[references["modality"].map(lambda m, t=modality: t in m)]
@@ -450,134 +717,147 @@ def _study_level_rows(references: pd.DataFrame, covered: set[tuple[str, str]]) -
                 verdict, why = "insufficient evidence", ("no studies in the table" if not len(entries)
                                                          else "no trial or review conclusion in the table")
             rows.append({
-                "modality": modality, "outcome": outcome, "comparator_class": "any", "window": "any",
-                "measure": "", "k": 0, "participants": pd.NA, "estimate": float("nan"), "ci_low": float("nan"),
-                "ci_high": float("nan"), "pi_low": float("nan"), "pi_high": float("nan"), "i2": float("nan"),
-                "mid": float("nan"), "estimate_0_100": float("nan"), "certainty": "very low",
-                "rule_certainty": "", "reported_certainty": "", **{f"down_{d}": 0 for d in DOMAINS},
-                "override": "", "verdict": verdict, "basis": "study-level only, not pooled",
-                "reasons": "not graded: no estimate to pool, only the studies' conclusions, so certainty is very "
-                           f"low; {why}" + (f"; guidelines: {guide}" if guide else ""),
+                "modality": modality, "outcome": outcome, "population": "any", "comparator_class": "any",
+                "window": "any", "measure": "", "k": len(base), "participants": pd.NA,
+                "year": int(base["year"].max()) if len(base) and base["year"].notna().any() else pd.NA,
+                "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "ci_as_printed": False, "pi_low": np.nan,
+                "pi_high": np.nan, "i2": np.nan, "mid": np.nan, "estimate_0_100": np.nan, "ci_low_0_100": np.nan,
+                "ci_high_0_100": np.nan, "off_scale": False, "few_studies": False, "sensitivity": "",
+                "certainty": "very low", "rated_by": RATED_BY_US, "rule_certainty": "very low",
+                "reported_certainty": "", **{f"down_{d}": 0 for d in DOMAINS}, "override": "", "verdict": verdict,
+                "thresholds_crossed": "", "statement": "", "basis": "study-level only, not pooled",
+                "reasons": "no estimate to pool, only the studies' conclusions, so certainty is very low; "
+                           f"{why}" + (f"; guidelines: {guide}" if guide else ""),
                 "evidence": sorted(base["key"]) if len(base) else sorted(entries["key"]),
             })
     return rows
 
 
+def _identified(references: pd.DataFrame | None) -> set[str] | None:
+    """Keys of entries a page identified (a DOI or PMID not marked unverified); None = all."""
+    if references is None:
+        return None
+    unverified = references["unverified"] if "unverified" in references.columns else pd.Series([[]] * len(references))
+    return {key for key, fields in zip(references["key"], unverified, strict=True)
+            if not {"doi", "pmid"} <= set(fields or [])}
+
+
+def poolable(effects: pd.DataFrame, references: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The effect rows that may enter evidence: usable, ``pool`` yes, from an identified entry.
+
+    An entry whose DOI and PMID are both listed as ``unverified`` stays in the reference table
+    but feeds no pooled analysis and no headline row until a page identifies the paper.
+    """
+    usable = effects[effects["pool"] & effects["usable"]]
+    identified = _identified(references)
+    return usable if identified is None else usable[usable["key"].isin(identified)]
+
+
+def pooled_trials(effects: pd.DataFrame, references: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The trial rows our own meta-analyses pool (:func:`poolable`, trials, with a control group)."""
+    usable = poolable(effects, references)
+    return usable[(usable["level"] == "trial") & (usable["comparator_class"] != "none")]
+
+
+def _label(modality: str) -> str:
+    return MODALITIES[modality].label if modality in MODALITIES else modality
+
+
+def _with_statements(table: pd.DataFrame) -> pd.DataFrame:
+    table["statement"] = [
+        statement(v, c, _label(m), o, "" if cc == "any" else COMPARISON_LABELS.get(cc, cc))
+        for v, c, m, o, cc in zip(table["verdict"], table["certainty"], table["modality"], table["outcome"],
+                                  table["comparator_class"], strict=True)]
+    return table
+
+
 def grade(effects: pd.DataFrame, pooled: pd.DataFrame, rules: GradeRules = GradeRules(), *,
           references: pd.DataFrame | None = None, overrides: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Certainty and verdict for every analysis, published estimate and modality.
+    """Every candidate answer, with its verdict, certainty, who rated it, and why.
 
     Parameters
     ----------
     effects
-        Output of :func:`~lbpevidence.effect_sizes` over the outcomes table (needs the
-        outcomes columns ``key``, ``level``, ``pool``, ``instrument``, the group columns
-        :data:`GROUP_COLUMNS` and the effect columns ``yi``, ``vi``, ``yi_ci_low``,
-        ``yi_ci_high``, ``usable``).
+        :func:`lbpevidence.review.review_effects` output over the outcomes table (the outcomes
+        columns ``key``, ``study``, ``year``, ``level``, ``pool``, ``instrument``, ``data_type``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``ci_level``, ``n_int``, ``n_ctl``, ``n_total``,
+        ``k_studies``, ``reported_certainty``, the :data:`GROUP_COLUMNS` and the effect columns
+        ``yi``, ``vi``, ``yi_ci_low``, ``yi_ci_high``, ``usable``).
     pooled
-        Output of :func:`~lbpevidence.meta_by` over the pooled trial rows, grouped by
-        :data:`GROUP_COLUMNS`.
+        :func:`~lbpevidence.meta_by` over the pooled trial rows, grouped by :data:`GROUP_COLUMNS`.
     rules
         Thresholds (:class:`GradeRules`).
     references
-        The studies table: supplies risk of bias (RoB, PEDro) and, for modalities with
-        no effect data, the studies' own conclusions.
+        The studies table: risk of bias (RoB, PEDro), years, which entries a page identified
+        (an entry whose DOI and PMID are both ``unverified`` feeds no candidate), and for
+        modalities with no effect data the studies' own conclusions.
     overrides
-        :func:`read_overrides` table of human judgements (applied on top of the rules
-        and shown in ``override``).
+        :func:`read_overrides` table of human judgements (applied on top of the rules and shown
+        in ``override``).
 
     Returns
     -------
     DataFrame
-        :data:`VERDICT_COLUMNS`: one row per analysis (``basis`` ``pooled`` or ``single
-        trial``), per published estimate (``published review``; certainty as its
-        authors reported it) and, for every modality x outcome (pain, disability) that
-        neither covers, a ``study-level only, not pooled`` row. ``down_<domain>`` hold
-        the levels lost per GRADE domain; ``reasons`` says why, in words.
+        :data:`VERDICT_COLUMNS`, one row per candidate: ``basis`` ``pooled`` (k >= 2; k = 2 flagged
+        ``few_studies`` with a ``sensitivity`` analysis), ``single trial``, ``published review``,
+        ``non-comparative`` and, for every modality x outcome (pain, disability) with no
+        comparative estimate, ``study-level only, not pooled``. ``population`` is the population
+        group; ``down_<domain>`` hold the levels lost per GRADE domain; ``rated_by`` says whose
+        certainty it is; ``reasons`` says why, in words; ``statement`` is the plain-language
+        sentence from :func:`lbpevidence.vocabulary.statement`.
     """
+    identified = _identified(references)
+    refs_by_key = references.drop_duplicates("key").set_index("key") if references is not None else None
+    usable = poolable(effects, references)
+    comparative = usable["comparator_class"] != "none"
+    trials = pooled_trials(effects, references)
     pooled_index = pooled.set_index(GROUP_COLUMNS) if len(pooled) else None
-    trials = effects[(effects["level"] == "trial") & effects["pool"] & effects["usable"]]
     rows = []
-    for values, members in trials.groupby(GROUP_COLUMNS, sort=True):
+
+    def group_of(values: tuple) -> dict:
         group = dict(zip(GROUP_COLUMNS, values, strict=True))
+        group["population"] = group.pop("population_group")
+        return {c: group[c] for c in ("modality", "outcome", "population", "comparator_class", "window", "measure")}
+
+    for values, members in trials.groupby(GROUP_COLUMNS, sort=True):
+        group = group_of(values)
         result = None
         if pooled_index is not None and values in pooled_index.index:
             result = pooled_index.loc[values]
-            if isinstance(result, pd.DataFrame):
-                result = result.iloc[0]
-        rows.append(_grade_group(group, members, result, rules, references, overrides))
-    rows.extend(_published_rows(effects, rules))
-    covered = {(r["modality"], r["outcome"]) for r in rows}
+            result = result.iloc[0] if isinstance(result, pd.DataFrame) else result
+        records = members.to_dict("records")
+        if len(members) >= 2 and result is not None and np.isfinite(result["estimate"]):
+            candidate = _pooled(group, members, result, rules, refs_by_key, references, overrides)
+            rows.append(candidate)
+            if candidate["off_scale"]:  # its trials compete on their own, so a finite answer exists
+                rows.extend(_single_trial(group, r, rules, refs_by_key, references, overrides,
+                                          "one trial of a pooled analysis whose CI runs beyond the scale")
+                            for r in records)
+        elif len(members) >= 2:
+            note = str(result["note"]) if result is not None else "not pooled"
+            rows.extend(_single_trial(group, r, rules, refs_by_key, references, overrides,
+                                      f"pooling failed ({note}), so each trial stands alone") for r in records)
+        else:
+            rows.append(_single_trial(group, records[0], rules, refs_by_key, references, overrides))
+    reviews = usable[(usable["level"] == "review") & comparative]
+    for row in reviews.to_dict("records"):
+        rows.append(_published(group_of(tuple(row[c] for c in GROUP_COLUMNS)), row, rules, overrides))
+    for row in usable[~comparative].to_dict("records"):
+        rows.append(_non_comparative(group_of(tuple(row[c] for c in GROUP_COLUMNS)), row))
     if references is not None:
-        rows.extend(_study_level_rows(references, covered))
+        covered = {(r["modality"], r["outcome"]) for r in rows if r["basis"] != "non-comparative"}
+        identified_refs = references if identified is None else references[references["key"].isin(identified)]
+        rows.extend(_study_level_rows(identified_refs, covered))
     table = pd.DataFrame(rows, columns=VERDICT_COLUMNS)
     table["k"] = table["k"].astype(int)
-    table["participants"] = pd.array([None if pd.isna(v) else int(v) for v in table["participants"]],
-                                     dtype="Int64")
-    return table.reset_index(drop=True)
+    for column in ("participants", "year"):
+        table[column] = pd.array([None if pd.isna(v) else int(v) for v in table[column]], dtype="Int64")
+    for column in ("off_scale", "few_studies", "ci_as_printed"):
+        table[column] = table[column].astype(bool)
+    return _with_statements(table).reset_index(drop=True)
 
 
-# --- headline and summary of findings ------------------------------------------------------------------
-
-_CLASS_RANK = {"inactive": 0, "mixed": 0, "sham": 1, "active": 2, "any": 3, "none": 4}
-_BASIS_RANK = {"pooled": 0, "published review": 1, "single trial": 2, "study-level only, not pooled": 3}
-_WINDOW_RANK = {"short-term": 0, "immediate": 1, "intermediate": 2, "unspecified": 3, "long-term": 4, "any": 5}
-
-
-def headline(verdicts: pd.DataFrame, outcomes: Iterable[str] = ("pain", "disability")) -> pd.DataFrame:
-    """One row per modality x outcome: the best available evidence, chosen by a fixed order.
-
-    Order of preference: comparator class (usual care / no treatment first, then sham,
-    then active treatments), then evidence with a certainty rating (ours, or the
-    review authors') before unrated evidence, then the larger body of evidence (more
-    studies), then basis (our pooled analysis before a published estimate, before a
-    single trial, before study-level conclusions), then the short-term window. Every
-    modality of the vocabulary appears.
-    """
-    table = verdicts[verdicts["outcome"].isin(list(outcomes))].copy()
-    rated = (table["certainty"] != "") & (table["basis"] != "study-level only, not pooled")
-    table["_rank"] = list(zip(table["comparator_class"].map(_CLASS_RANK).fillna(9), ~rated, -table["k"],
-                              table["basis"].map(_BASIS_RANK), table["window"].map(_WINDOW_RANK).fillna(9),
-                              strict=True))
-    table = table.sort_values(["modality", "outcome", "_rank"], kind="stable")
-    best = table.groupby(["modality", "outcome"], sort=True).head(1).drop(columns="_rank")
-    return best.reset_index(drop=True)
-
-
-_STATEMENT = {
-    ("important benefit", "high"): "{m} reduces {o} by a clinically important amount compared with {c}.",
-    ("important benefit", "moderate"): "{m} probably reduces {o} by a clinically important amount compared with {c}.",
-    ("important benefit", "low"): "{m} may reduce {o} by a clinically important amount compared with {c}.",
-    ("benefit below MID", "high"): "{m} reduces {o} compared with {c}, but by less than patients would notice.",
-    ("benefit below MID", "moderate"): "{m} probably reduces {o} slightly compared with {c}, by less than the "
-                                       "smallest important difference.",
-    ("benefit below MID", "low"): "{m} may reduce {o} slightly compared with {c}, by less than the smallest "
-                                  "important difference.",
-    ("no benefit shown", "high"): "{m} makes little or no difference to {o} compared with {c}.",
-    ("no benefit shown", "moderate"): "{m} probably makes little or no difference to {o} compared with {c}.",
-    ("no benefit shown", "low"): "{m} may make little or no difference to {o} compared with {c}.",
-}
-_OUTCOME_WORDS = {"pain": "pain", "disability": "back-related disability", "responder": "the chance of improving",
-                  "recurrence": "recurrences", "adverse-events": "adverse events"}
-
-
-def _statement(row: pd.Series) -> str:
-    modality = MODALITIES[row["modality"]].label if row["modality"] in MODALITIES else row["modality"]
-    outcome = _OUTCOME_WORDS.get(row["outcome"], row["outcome"])
-    comparator = COMPARATOR_CLASSES.get(row["comparator_class"], "other care")
-    if row["basis"] == "study-level only, not pooled":
-        return (f"No estimate for {modality.lower()} and {outcome} could be pooled; the studies' own conclusions "
-                f"point to '{row['verdict']}'. Treat this as a lead, not a finding.")
-    if row["verdict"] == "insufficient evidence":
-        return f"The evidence is too imprecise to say whether {modality.lower()} changes {outcome}."
-    certainty = row["certainty"] or "very low"
-    if certainty == "very low":
-        return f"We are very uncertain whether {modality.lower()} changes {outcome} compared with {comparator}."
-    template = _STATEMENT[(row["verdict"], certainty)]
-    text = template.format(m=modality, o=outcome, c=comparator)
-    if row["outcome"] in ("responder",):
-        text = text.replace("reduces the chance of improving", "raises the chance of improving")
-    return text
+# --- summary of findings -----------------------------------------------------------------------------------
 
 
 def _format_effect(row: pd.Series) -> str:
@@ -593,34 +873,49 @@ def _format_effect(row: pd.Series) -> str:
     return f"{row['measure']} {row['estimate']:.1f} ({row['ci_low']:.1f} to {row['ci_high']:.1f}){unit}"
 
 
-def summary_of_findings(verdicts: pd.DataFrame, modality: str) -> pd.DataFrame:
+SOF_COLUMNS = ["outcome", "population", "comparison", "window", "studies", "participants", "effect", "effect_0_100",
+               "certainty", "rated_by", "reasons", "verdict", "basis", "statement"]
+
+
+def summary_of_findings(answers: pd.DataFrame, modality: str) -> pd.DataFrame:
     """A GRADEpro-style summary-of-findings table for one modality.
 
-    Columns: outcome, comparison, window, studies, participants, effect (with 95% CI
-    on the analysis scale; negative favours the modality), effect_0_100 (the effect on
-    a familiar 0-100 scale: MD100 as is, an SMD times a typical SD from
-    :data:`~lbpevidence.vocabulary.TYPICAL_SD_0_100`), certainty (with the reasons),
-    verdict, basis and a plain-language statement from our own templates.
+    Parameters
+    ----------
+    answers
+        :func:`lbpevidence.evidence.answers` (one row per question: the evidence that answers it),
+        or any table with :data:`VERDICT_COLUMNS`.
+    modality
+        A modality term.
+
+    Returns
+    -------
+    DataFrame
+        :data:`SOF_COLUMNS`: outcome, population (group), comparison, window, studies,
+        participants, effect (with its CI on the analysis scale; negative favours the modality),
+        effect_0_100 (the effect on 0-100: MD100 as is, an SMD times a typical SD), certainty,
+        rated_by, reasons (the rating-down, in words), verdict, basis and the plain-language
+        statement.
     """
     check_choice("modality", modality, list(MODALITIES))
-    rows = verdicts[verdicts["modality"] == modality]
+    rows = answers[answers["modality"] == modality]
     out = []
     for _, row in rows.iterrows():
-        certainty = row["certainty"] or ("not graded" if row["basis"] != "published review" else "not reported")
         reasons = [r for r in str(row["reasons"]).split("; ") if not r.startswith("verdict:")]
         out.append({
             "outcome": row["outcome"],
-            "comparison": COMPARATOR_CLASSES.get(row["comparator_class"], row["comparator_class"]),
+            "population": POPULATION_GROUP_LABELS.get(row["population"], row["population"]),
+            "comparison": COMPARISON_LABELS.get(row["comparator_class"], row["comparator_class"]),
             "window": row["window"],
             "studies": int(row["k"]),
             "participants": row["participants"],
             "effect": _format_effect(row),
             "effect_0_100": round(row["estimate_0_100"], 1) if np.isfinite(row["estimate_0_100"]) else np.nan,
-            "certainty": certainty + (f" ({'; '.join(reasons)})" if reasons and row["basis"] != "published review"
-                                      else ""),
+            "certainty": row["certainty"],
+            "rated_by": row["rated_by"],
+            "reasons": "; ".join(reasons),
             "verdict": row["verdict"],
             "basis": row["basis"],
-            "statement": _statement(row),
+            "statement": row["statement"],
         })
-    return pd.DataFrame(out)
-
+    return pd.DataFrame(out, columns=SOF_COLUMNS)

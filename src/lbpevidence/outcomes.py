@@ -305,17 +305,17 @@ def _join_study(row: _Row, studies: dict[str, dict] | None) -> None:
 
 
 def _check_double_counting(rows: list[_Row]) -> None:
-    """A study may contribute one pooled row per modality x outcome x comparator class x window."""
+    """A study may contribute one pooled row per modality x outcome x population x comparator class x window."""
     seen: dict[tuple, _Row] = {}
     for row in rows:
         v = row.values
         if not v.get("pool") or v.get("level") != "trial":
             continue
-        group = (row.key, v["modality"], v["outcome"], v["comparator_class"], v["window"])
+        group = (row.key, v["modality"], v["outcome"], v.get("population_group"), v["comparator_class"], v["window"])
         if group in seen:
             first = seen[group]
-            row.add("pool", "a second pooled row for the same study, modality, outcome, comparator class "
-                    f"and window (line {first.line})", "pool=no on all but one, with the reason in notes")
+            row.add("pool", "a second pooled row for the same study, modality, outcome, population, comparator "
+                    f"class and window (line {first.line})", "pool=no on all but one, with the reason in notes")
         else:
             seen[group] = row
 

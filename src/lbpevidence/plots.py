@@ -46,8 +46,7 @@ from matplotlib.patches import Patch, Polygon
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from .errors import check_choice, is_blank
-from .report import COMPARATOR_SHORT, to_0_100
-from .vocabulary import COMPARATOR_CLASSES, MODALITIES, OUTCOME_MIDS, OUTCOMES
+from .vocabulary import COMPARATOR_CLASSES, COMPARISON_LABELS, MODALITIES, OUTCOME_MIDS, OUTCOMES, to_0_100
 
 __all__ = [
     "BASIS_MARKERS",
@@ -77,7 +76,8 @@ _ROB_MARKERS = {"low": "o", "some concerns": "s", "high": "X", "not assessed": "
 #: Citation-audit verdict -> colour.
 VERDICT_COLOURS = {"verified": "#1a9850", "garbled": "#fdae61", "conflated": "#d73027", "not found": "#762a83"}
 #: Basis of a headline row -> marker.
-BASIS_MARKERS = {"pooled": "o", "published review": "D", "single trial": "s", "study-level only, not pooled": "x"}
+BASIS_MARKERS = {"pooled": "o", "published review": "D", "single trial": "s", "study-level only, not pooled": "x",
+                 "non-comparative": "v"}
 #: Evidence-map cell kinds -> (marker, filled, legend label).
 MAP_STYLES = {
     "pooled": ("o", True, "pooled (our meta-analysis or a published review)"),
@@ -219,7 +219,7 @@ def _describe(rows: pd.DataFrame) -> str:
     detail = outcome or ""
     comparator = one("comparator_class")
     if comparator:
-        detail += f" vs {COMPARATOR_SHORT.get(comparator, comparator)}"
+        detail += f" vs {COMPARISON_LABELS.get(comparator, comparator)}"
     window = one("window")
     if window:
         detail += f", {window}"
@@ -597,9 +597,9 @@ def evidence_map(verdicts: pd.DataFrame, ax: Axes | None = None, size: str = "st
     Parameters
     ----------
     verdicts : DataFrame
-        :attr:`Review.verdicts <lbpevidence.review.Review>` or :attr:`Review.headline`.
-        Each cell shows the best row for its modality x outcome, chosen as in
-        :func:`lbpevidence.grading.headline`.
+        :attr:`Review.headline <lbpevidence.review.Review>` (its primary rows are shown), or
+        :attr:`Review.verdicts` / :attr:`Review.answers`, from which the primary answer per
+        modality x outcome is chosen by :mod:`lbpevidence.evidence`.
     ax : Axes, optional
     size : {"studies", "participants"}
         Marker area: number of studies (``k``, or the studies named for study-level rows)
@@ -627,13 +627,17 @@ def evidence_map(verdicts: pd.DataFrame, ax: Axes | None = None, size: str = "st
     ...
     ValueError: The value for `size` must be one of ['studies', 'participants'], but 'trials' was passed.
     """
-    from .grading import headline
+    from .evidence import answers, headline
 
     check_choice("size", size, MAP_SIZES)
     table = _check_frame("verdicts", verdicts, ["modality", "outcome", "comparator_class", "window", "k",
                                                 "certainty", "basis"])
     outcomes = [o for o in OUTCOMES if o in set(table["outcome"])] or ["pain", "disability"]
-    best = headline(table, outcomes=outcomes) if len(table) else table
+    if "primary" in table.columns:
+        best = table[table["primary"].astype(bool)]
+    else:
+        best = headline(table if "tier" in table.columns else answers(table), outcomes=outcomes) if len(table) \
+            else table
     cells = {(r["modality"], r["outcome"]): r for _, r in best.iterrows()}
     present = set(table["modality"])
     modalities = [m for m, spec in MODALITIES.items() if spec.in_article or m in present]
@@ -909,7 +913,8 @@ def headline_figure(review: Any, *, outcomes: Sequence[str] = ("pain", "disabili
     axes = axes[0]
     lo_x, hi_x = xlim
     for ax, outcome in zip(axes, outcomes, strict=True):
-        rows = head[head["outcome"] == outcome].set_index("modality")
+        primary = head["primary"].astype(bool) if "primary" in head.columns else True
+        rows = head[(head["outcome"] == outcome) & primary].set_index("modality")
         for i, modality in enumerate(modalities):
             y = -i
             if modality not in rows.index:
@@ -935,7 +940,7 @@ def headline_figure(review: Any, *, outcomes: Sequence[str] = ("pain", "disabili
             ax.plot([min(max(est, lo_x), hi_x)], [y], marker=marker, markersize=8, color=colour,
                     markeredgecolor="#222222", linestyle="none", zorder=3, gid=f"basis-{row['basis']}")
             k = int(row["k"]) if _finite(row["k"]) else 0
-            note = f"{COMPARATOR_SHORT.get(row['comparator_class'], row['comparator_class'])}"
+            note = f"{COMPARISON_LABELS.get(row['comparator_class'], row['comparator_class'])}"
             note += f", k={k}" if k else ""
             ax.text(max(low, lo_x), y + 0.22, note, va="bottom", ha="left", fontsize=6.5, color="#555555",
                     gid="headline-note")

@@ -18,8 +18,8 @@ Examples
 --------
 >>> import lbpevidence as lbp
 >>> table = headline_table(lbp.load_review())
->>> list(table.columns[:4])
-['modality', 'outcome', 'verdict', 'certainty']
+>>> list(table.columns[:6])
+['modality', 'outcome', 'population', 'comparison', 'verdict', 'certainty']
 >>> sorted(table["outcome"].unique()), table["modality"].iloc[0]
 (['disability', 'pain'], 'Exercise therapy')
 """
@@ -27,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import html
-import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -37,6 +36,15 @@ from typing import Any
 import pandas as pd
 
 from .errors import check_choice
+from .vocabulary import (
+    CERTAINTY_LEVELS,
+    COMPARISON_LABELS,
+    MODALITIES,
+    POPULATION_GROUP_LABELS,
+    VERDICTS,
+    mid_for,
+    to_0_100,
+)
 
 __all__ = [
     "NOTEBOOKS",
@@ -50,7 +58,8 @@ __all__ = [
     "notebooks_dir",
     "refs_path",
     "render_html",
-    "to_0_100",
+    "to_0_100",  # re-exported from lbpevidence.vocabulary, its home
+    "verdict_legend",
 ]
 
 #: The review's notebooks, in reading order (file stems in notebooks/).
@@ -88,35 +97,9 @@ def refs_path() -> Path | None:
 # --- tables --------------------------------------------------------------------------------------------
 
 
-def to_0_100(measure: str, outcome: str, value: float) -> float:
-    """An effect on a familiar 0-100 scale: MD100 as is, an SMD times a typical SD, else NaN.
+#: Short names of the comparator classes (kept under their old name; see vocabulary.COMPARISON_LABELS).
+COMPARATOR_SHORT = COMPARISON_LABELS
 
-    The typical SDs are :data:`~lbpevidence.vocabulary.TYPICAL_SD_0_100` (control-group
-    SDs of the Cochrane massage review, Furlan 2015).
-
-    Examples
-    --------
-    >>> to_0_100("MD100", "pain", -12.5), round(to_0_100("SMD", "pain", -0.5), 2), to_0_100("RR", "responder", 0.2)
-    (-12.5, -13.35, nan)
-    """
-    from .vocabulary import TYPICAL_SD_0_100
-
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return float("nan")
-    if not math.isfinite(number):
-        return float("nan")
-    if measure == "MD100":
-        return number
-    if measure == "SMD" and outcome in TYPICAL_SD_0_100:
-        return number * TYPICAL_SD_0_100[outcome]
-    return float("nan")
-
-
-#: Short names of the comparator classes (vocabulary.COMPARATOR_CLASSES), for tables and figures.
-COMPARATOR_SHORT = {"inactive": "usual care / no treatment", "sham": "sham or placebo", "active": "active treatment",
-                    "mixed": "mixed comparators", "none": "no comparison", "any": "any comparator"}
 
 #: Columns the notebooks show from each table of the review.
 REFERENCE_COLUMNS = ["key", "first_author", "year", "title", "journal", "modality", "design", "population",
@@ -215,33 +198,44 @@ def display_table(frame: pd.DataFrame, digits: int = 1, columns: Sequence[str] |
     return Table(out.round(digits))
 
 
-_VERDICT_ORDER = ("important benefit", "benefit below MID", "benefit reported, not quantified", "no benefit shown",
-                  "insufficient evidence")
-_CERTAINTY_ORDER = ("high", "moderate", "low", "very low", "not rated")
-HEADLINE_COLUMNS = ["modality", "outcome", "verdict", "certainty", "effect_0_100", "ci_low_0_100", "ci_high_0_100",
-                    "mid", "comparison", "window", "studies", "participants", "basis"]
+def verdict_legend() -> pd.DataFrame:
+    """The verdict vocabulary as a table: ``verdict`` (the word in every table) and ``meaning``.
+
+    Examples
+    --------
+    >>> verdict_legend().iloc[0].tolist()
+    ['important benefit', 'The whole CI lies beyond the minimal important difference, on the side of the treatment.']
+    """
+    return pd.DataFrame([{"verdict": v.term, "meaning": v.description} for v in VERDICTS.values()])
 
 
-def headline_table(review: Any, statements: bool = False) -> pd.DataFrame:
+HEADLINE_COLUMNS = ["modality", "outcome", "population", "comparison", "verdict", "certainty", "rated_by",
+                    "effect_0_100", "ci_low_0_100", "ci_high_0_100", "mid", "window", "studies", "participants",
+                    "basis"]
+
+
+def headline_table(review: Any, statements: bool = False, primary_only: bool = False) -> pd.DataFrame:
     """The headline: for each modality and outcome (pain, disability), what the best evidence says, how sure.
 
-    One row per :attr:`Review.headline <lbpevidence.review.Review>` row, ordered by
-    outcome (pain, then disability), then verdict (important benefit first), then
-    certainty (high first), then the vocabulary's modality order.
+    One row per :attr:`Review.headline <lbpevidence.review.Review>` row: the primary answer per
+    modality and outcome and, for the core modalities, the answer per comparison
+    (``primary_only=True`` keeps the primary answers only). Ordered by outcome (pain, then
+    disability), then the primary answer's verdict (vocabulary order: important benefit first)
+    and certainty (high first), then the vocabulary's modality order; a modality's primary
+    answer comes before its other comparisons.
 
-    Columns: ``modality`` (label), ``outcome``, ``verdict``, ``certainty`` ("not rated"
-    when neither we nor the review's authors rated it), ``effect_0_100`` with
-    ``ci_low_0_100`` / ``ci_high_0_100`` (the effect on a 0-100 scale, negative favours
-    the modality: a mean difference rescaled to 0-100, or an SMD times a typical SD;
-    rounded to 1 decimal), ``mid`` (the minimal important difference on that scale,
-    Hayden 2021), ``comparison``, ``window``, ``studies``, ``participants``, ``basis``
-    (our pooled analysis, a published review, a single trial, or study conclusions only)
-    and, with ``statements``, a plain-language ``statement``.
+    Columns: ``modality`` (label), ``outcome``, ``population`` (group), ``comparison``,
+    ``verdict``, ``certainty`` and ``rated_by`` (the review's authors, or our GRADE rules),
+    ``effect_0_100`` with ``ci_low_0_100`` / ``ci_high_0_100`` (the effect on a 0-100 scale,
+    negative favours the modality: a mean difference rescaled to 0-100, or an SMD times a typical
+    SD; rounded to 1 decimal), ``mid`` (the minimal important difference on that scale, Hayden
+    2021), ``window``, ``studies``, ``participants``, ``basis`` (a published review, our pooled
+    analysis, a single trial, study conclusions only) and, with ``statements``, the
+    plain-language ``statement``.
     """
-    from .grading import summary_of_findings
-    from .vocabulary import MODALITIES, OUTCOME_MIDS
-
     head = review.headline
+    if primary_only:
+        head = head[head["primary"].astype(bool)]
     rows = []
     for row in head.to_dict("records"):
         measure, outcome = row["measure"], row["outcome"]
@@ -250,34 +244,41 @@ def headline_table(review: Any, statements: bool = False) -> pd.DataFrame:
             "_modality": row["modality"],
             "modality": MODALITIES[row["modality"]].label if row["modality"] in MODALITIES else row["modality"],
             "outcome": outcome,
+            "population": POPULATION_GROUP_LABELS.get(row["population"], row["population"]),
+            "comparison": COMPARISON_LABELS.get(row["comparator_class"], row["comparator_class"]),
             "verdict": row["verdict"],
-            "certainty": row["certainty"] or "not rated",
+            "certainty": row["certainty"],
+            "rated_by": row["rated_by"],
             "effect_0_100": to_0_100(measure, outcome, row["estimate"]),
             "ci_low_0_100": to_0_100(measure, outcome, row["ci_low"]),
             "ci_high_0_100": to_0_100(measure, outcome, row["ci_high"]),
-            "mid": OUTCOME_MIDS.get(outcome, float("nan")) if familiar else float("nan"),
-            "comparison": COMPARATOR_SHORT.get(row["comparator_class"], row["comparator_class"]),
+            "mid": mid_for("MD100", outcome) if familiar else float("nan"),
             "window": row["window"],
             "studies": int(row["k"]) if row["k"] else pd.NA,
             "participants": row["participants"],
             "basis": row["basis"],
+            "statement": row["statement"],
         })
-    table = pd.DataFrame(rows, columns=["_modality", *HEADLINE_COLUMNS])
+    table = pd.DataFrame(rows, columns=["_modality", *HEADLINE_COLUMNS, "statement"])
     table["studies"] = table["studies"].astype("Int64")
     table["participants"] = table["participants"].astype("Int64")
     for column in ("effect_0_100", "ci_low_0_100", "ci_high_0_100", "mid"):
         table[column] = table[column].astype(float).round(1)
     modality_rank = {m: i for i, m in enumerate(MODALITIES)}
-    table["_rank"] = list(zip(
-        table["outcome"].map({"pain": 0, "disability": 1}).fillna(2),
-        table["verdict"].map({v: i for i, v in enumerate(_VERDICT_ORDER)}).fillna(9),
-        table["certainty"].map({c: i for i, c in enumerate(_CERTAINTY_ORDER)}).fillna(9),
-        table["_modality"].map(modality_rank).fillna(99), strict=True))
+    verdict_rank = {v: i for i, v in enumerate(VERDICTS)}
+    certainty_rank = {c: i for i, c in enumerate(CERTAINTY_LEVELS)}
+    primary = {(r["modality"], r["outcome"]): (verdict_rank.get(r["verdict"], 99),
+                                               certainty_rank.get(r["certainty"], 9))
+               for r in head.to_dict("records") if r.get("primary", True)}
+    table["_rank"] = [
+        (("pain", "disability").index(o) if o in ("pain", "disability") else 2, *primary.get((m, o), (99, 9)),
+         modality_rank.get(m, 99), 0 if is_primary else 1)
+        for m, o, is_primary in zip(table["_modality"], table["outcome"],
+                                    head["primary"] if "primary" in head.columns else [True] * len(head),
+                                    strict=True)]
     table = table.sort_values("_rank", kind="stable")
-    if statements:
-        sof = {m: summary_of_findings(head, m) for m in table["_modality"].unique() if m in MODALITIES}
-        table["statement"] = [sof[m][sof[m]["outcome"] == o]["statement"].iloc[0] if m in sof else ""
-                              for m, o in zip(table["_modality"], table["outcome"], strict=True)]
+    if not statements:
+        table = table.drop(columns="statement")
     return table.drop(columns=["_modality", "_rank"]).reset_index(drop=True)
 
 

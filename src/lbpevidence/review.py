@@ -54,10 +54,14 @@ class Review:
         One row per trial analysis (modality x outcome x comparator class x window x
         measure) from :func:`~lbpevidence.meta_by`; k < 2 kept with a note.
     verdicts : DataFrame
-        :func:`~lbpevidence.grading.grade` output: certainty and verdict for every
-        analysis, published estimate and modality.
+        :func:`~lbpevidence.grading.grade` output: every candidate answer (pooled analysis,
+        single trial, published estimate, study conclusions) with its verdict and certainty.
+    answers : DataFrame
+        :func:`~lbpevidence.evidence.answers`: one row per question (modality x outcome x
+        population x comparison), the candidate that answers it and the ones it beat.
     headline : DataFrame
-        One row per modality x outcome (pain, disability): the best available evidence.
+        :func:`~lbpevidence.evidence.headline`: per modality and outcome (pain, disability) the
+        primary answer, and for the core modalities the answer per comparison.
     rob : DataFrame
         Risk of bias per trial (RoB 2, PEDro) for the traffic-light plot.
     audit, audit_fields : DataFrame
@@ -74,6 +78,7 @@ class Review:
     effects: pd.DataFrame
     pooled: pd.DataFrame
     verdicts: pd.DataFrame
+    answers: pd.DataFrame
     headline: pd.DataFrame
     rob: pd.DataFrame
     audit: pd.DataFrame
@@ -83,10 +88,10 @@ class Review:
     analysis: dict = field(default_factory=lambda: dict(ANALYSIS))
 
     def summary_of_findings(self, modality: str) -> pd.DataFrame:
-        """GRADE-style summary of findings for one modality (see grading.summary_of_findings)."""
+        """GRADE-style summary of findings for one modality, one row per question it answers."""
         from .grading import summary_of_findings
 
-        return summary_of_findings(self.verdicts, modality)
+        return summary_of_findings(self.answers, modality)
 
 
 def _measure_for(row: pd.Series) -> str:
@@ -161,7 +166,8 @@ def load_review(path: str | Path | None = None) -> Review:
     """
     from .audit import audit_citations, check_claims, read_claims
     from .effects import rows_to_problems
-    from .grading import grade, headline, read_overrides, risk_of_bias_table
+    from .evidence import answers, headline
+    from .grading import grade, read_overrides, risk_of_bias_table
     from .meta import meta_by
     from .outcomes import read_outcomes
     from .references import read_references
@@ -204,14 +210,15 @@ def load_review(path: str | Path | None = None) -> Review:
         issues = problems_frame(rows_to_problems(unusable, file=str(folder / "outcomes.csv")))
         issues["severity"] = "warning"
         problems = pd.concat([problems, issues], ignore_index=True)
-    trials = effects[(effects["level"] == "trial") & effects["pool"] & effects["usable"]]
-    from .grading import GROUP_COLUMNS
+    from .grading import GROUP_COLUMNS, pooled_trials
 
+    trials = pooled_trials(effects, references)
     pooled = meta_by(trials, by=GROUP_COLUMNS, method=ANALYSIS["method"], ci=ANALYSIS["ci"]) if len(trials) \
         else pd.DataFrame(columns=GROUP_COLUMNS)
     verdicts = grade(effects, pooled, references=references, overrides=overrides)
+    answer_table = answers(verdicts)
     audit_result = audit_citations(printed, references) if printed is not None else None
-    claims_checked = check_claims(claims, verdicts) if claims is not None else pd.DataFrame()
+    claims_checked = check_claims(claims, answer_table) if claims is not None else pd.DataFrame()
     review = Review(
         path=folder,
         references=references,
@@ -219,7 +226,8 @@ def load_review(path: str | Path | None = None) -> Review:
         effects=effects,
         pooled=pooled,
         verdicts=verdicts,
-        headline=headline(verdicts),
+        answers=answer_table,
+        headline=headline(answer_table),
         rob=risk_of_bias_table(references),
         audit=audit_result.citations if audit_result is not None else pd.DataFrame(),
         audit_fields=audit_result.fields if audit_result is not None else pd.DataFrame(),
@@ -232,10 +240,10 @@ def load_review(path: str | Path | None = None) -> Review:
 
 # --- what changed between two versions of the table ------------------------------------------------------
 
-_ANALYSIS_KEY = ["modality", "outcome", "comparator_class", "window", "measure", "basis"]
+_ANALYSIS_KEY = ["modality", "outcome", "population", "comparator_class"]
 _ROW_KEY = ["key", "outcome", "instrument", "intervention", "intervention_detail", "comparator",
             "comparator_detail", "timepoint_weeks", "window"]
-_COMPARED = ["k", "estimate", "ci_low", "ci_high", "certainty", "verdict"]
+_COMPARED = ["basis", "window", "k", "estimate", "ci_low", "ci_high", "certainty", "verdict"]
 
 
 def _same(a: object, b: object) -> bool:
@@ -252,9 +260,9 @@ def compare_reviews(old: Review, new: Review) -> dict[str, pd.DataFrame]:
     Returns a dict of DataFrames:
 
     ``analyses``
-        One row per analysis (modality x outcome x comparator class x window x measure
-        x basis) that was added, removed or changed: ``change``, the key columns, and
-        ``old_``/``new_`` estimate, CI, k, certainty and verdict.
+        One row per question (modality x outcome x population x comparison; see
+        :mod:`lbpevidence.evidence`) whose answer was added, removed or changed: ``change``, the
+        key columns, and ``old_``/``new_`` basis, window, k, estimate, CI, certainty and verdict.
     ``studies``
         Entries added, removed or changed (``change``, ``key``, ``fields`` changed).
     ``rows``
@@ -262,8 +270,8 @@ def compare_reviews(old: Review, new: Review) -> dict[str, pd.DataFrame]:
         ``line`` in the new table, ``fields`` changed).
     """
     analyses = []
-    old_v = old.verdicts.set_index(_ANALYSIS_KEY)
-    new_v = new.verdicts.set_index(_ANALYSIS_KEY)
+    old_v = old.answers.set_index(_ANALYSIS_KEY)
+    new_v = new.answers.set_index(_ANALYSIS_KEY)
     old_v = old_v[~old_v.index.duplicated()]
     new_v = new_v[~new_v.index.duplicated()]
     for index in sorted(set(old_v.index) | set(new_v.index), key=str):
@@ -333,7 +341,7 @@ def diff_markdown(changes: dict[str, pd.DataFrame]) -> str:
     lines = ["## Review changes", ""]
     analyses = changes["analyses"]
     if len(analyses):
-        lines += ["| change | modality | outcome | comparator | window | measure | basis | estimate (95% CI) | "
+        lines += ["| change | modality | outcome | population | comparison | basis | window | estimate (95% CI) | "
                   "k | certainty | verdict |", "|" + "---|" * 11]
         for row in analyses.to_dict("records"):
             def both(column: str, r: dict = row) -> str:
@@ -342,8 +350,8 @@ def diff_markdown(changes: dict[str, pd.DataFrame]) -> str:
 
             estimate = (f"{fmt(row['old_estimate'])} ({fmt(row['old_ci_low'])} to {fmt(row['old_ci_high'])}) → "
                         f"{fmt(row['new_estimate'])} ({fmt(row['new_ci_low'])} to {fmt(row['new_ci_high'])})")
-            lines.append(f"| {row['change']} | {row['modality']} | {row['outcome']} | {row['comparator_class']} | "
-                         f"{row['window']} | {row['measure'] or '-'} | {row['basis']} | {estimate} | {both('k')} | "
+            lines.append(f"| {row['change']} | {row['modality']} | {row['outcome']} | {row['population']} | "
+                         f"{row['comparator_class']} | {both('basis')} | {both('window')} | {estimate} | {both('k')} | "
                          f"{both('certainty')} | {both('verdict')} |")
     else:
         lines.append("No analysis changed.")

@@ -24,16 +24,21 @@ import difflib
 from dataclasses import dataclass
 
 __all__ = [
+    "CERTAINTY_LEVELS",
+    "CERTAINTY_VERBS",
     "COMPARATORS",
+    "COMPARISON_LABELS",
     "DATA_TYPES",
     "DESIGNS",
     "EFFECT_TYPES",
     "FINDINGS",
     "INSTRUMENTS",
+    "MID_RULE",
     "MID_SOURCE",
     "MODALITIES",
     "OUTCOMES",
     "OUTCOME_MIDS",
+    "OUTCOME_WORDS",
     "POPULATIONS",
     "POPULATION_GROUPS",
     "POPULATION_GROUP_LABELS",
@@ -42,14 +47,20 @@ __all__ = [
     "TIME_WINDOWS",
     "TYPICAL_SD_0_100",
     "TYPICAL_SD_SOURCE",
+    "VERDICTS",
     "Comparator",
     "Design",
     "Instrument",
     "Modality",
     "Term",
     "TimeWindow",
+    "Verdict",
+    "mid_for",
     "resolve",
+    "scale_limit",
+    "statement",
     "time_window",
+    "to_0_100",
     "vocabulary",
 ]
 
@@ -447,3 +458,236 @@ def time_window(weeks: float) -> str:
             return window.term
     raise ValueError(f"The value for `weeks` must be a number above -1, but {weeks!r} was passed.")
 
+
+
+# --- the words of the answer: verdicts, certainty, and the scales they are judged on ---------------------
+#
+# One vocabulary for every place that says what the evidence shows: the verdict column of each table,
+# the plain-language sentence beside it (GRADE's "results in / probably / may / very uncertain"), the
+# claim audit and the report. Nothing else defines these words.
+
+#: GRADE certainty levels, best first.
+CERTAINTY_LEVELS: tuple[str, ...] = ("high", "moderate", "low", "very low")
+
+#: How a GRADE plain-language statement begins at each certainty level: GRADE guidelines 26 (Santesso
+#: et al., J Clin Epidemiol 2020;119:126-135, PMID 31711912; abstract read on
+#: https://pubmed.ncbi.nlm.nih.gov/31711912/) words a high, moderate and low certainty effect as
+#: "x results in", "x likely results in" and "x may result in"; we write the moderate level as
+#: "probably results in", a synonym, and very low certainty as "very uncertain", without a direction.
+#: ``{m}`` is the treatment, ``{o}`` the outcome noun.
+CERTAINTY_VERBS: dict[str, str] = {
+    "high": "{m} results in",
+    "moderate": "{m} probably results in",
+    "low": "{m} may result in",
+    "very low": "The evidence is very uncertain about the effect of {m} on {o}",
+}
+
+
+@dataclass(frozen=True)
+class Verdict(Term):
+    """What an effect estimate shows, judged against no effect and the minimal important difference.
+
+    ``direction`` is ``benefit``, ``harm``, ``none`` (no important difference) or ``unknown``;
+    ``effect`` is the noun phrase of the plain-language sentence, with ``{benefit}`` and ``{harm}``
+    standing for the outcome's words (``a reduction in pain``, ``an increase in pain``); ``quantified``
+    is False for verdicts that rest on the studies' conclusions or on no comparison at all.
+    """
+
+    direction: str = "unknown"
+    effect: str = ""
+    quantified: bool = True
+
+
+VERDICTS: dict[str, Verdict] = _index(
+    Verdict("important benefit", "Important benefit",
+            "The whole CI lies beyond the minimal important difference, on the side of the treatment.",
+            direction="benefit", effect="an important {benefit}"),
+    Verdict("benefit, possibly important", "Benefit, possibly important",
+            "The CI excludes no effect and crosses the minimal important difference: a benefit, "
+            "of uncertain importance.", direction="benefit", effect="a {benefit} that may or may not be important"),
+    Verdict("benefit below MID", "Small benefit (below the MID)",
+            "The CI excludes no effect and lies short of the minimal important difference.",
+            direction="benefit", effect="a slight {benefit}, smaller than the minimal important difference"),
+    Verdict("no important difference", "No important difference",
+            "The CI includes no effect and lies within the minimal important difference on both sides.",
+            direction="none", effect="little or no difference in {outcome}"),
+    Verdict("harm below MID", "Small harm (below the MID)",
+            "The CI excludes no effect on the side of the comparator and lies short of the MID.",
+            direction="harm", effect="a slight {harm}, smaller than the minimal important difference"),
+    Verdict("harm, possibly important", "Harm, possibly important",
+            "The CI excludes no effect on the side of the comparator and crosses the MID.",
+            direction="harm", effect="a {harm} that may or may not be important"),
+    Verdict("important harm", "Important harm",
+            "The whole CI lies beyond the minimal important difference, on the side of the comparator.",
+            direction="harm", effect="an important {harm}"),
+    Verdict("insufficient evidence", "Insufficient evidence",
+            "The CI includes no effect and an important effect (or there is no usable estimate): the evidence "
+            "cannot tell whether the treatment helps.", direction="unknown", effect=""),
+    Verdict("benefit, size not judged", "Benefit (no MID to judge its size)",
+            "The CI excludes no effect on the side of the treatment; no minimal important difference is "
+            "defined for this measure.", direction="benefit", effect="a {benefit} of unknown importance"),
+    Verdict("harm, size not judged", "Harm (no MID to judge its size)",
+            "The CI excludes no effect on the side of the comparator; no minimal important difference is "
+            "defined for this measure.", direction="harm", effect="a {harm} of unknown importance"),
+    Verdict("benefit reported, not quantified", "Benefit reported, not quantified",
+            "No estimate could be pooled; most studies or reviews conclude that the treatment helps.",
+            direction="benefit", quantified=False),
+    Verdict("no benefit reported", "No benefit reported",
+            "No estimate could be pooled; most studies or reviews conclude that it does not help.",
+            direction="none", quantified=False),
+    Verdict("no comparative estimate", "No comparative estimate",
+            "Only changes within the treated group were reported; without a control group they cannot show "
+            "what the treatment adds to recovery, placebo or regression to the mean.",
+            direction="unknown", quantified=False),
+)
+
+#: Words for each outcome in sentences: the benefit, the harm, and the outcome noun.
+OUTCOME_WORDS: dict[str, tuple[str, str, str]] = {
+    "pain": ("reduction in pain", "increase in pain", "pain"),
+    "disability": ("reduction in back-related disability", "increase in back-related disability",
+                   "back-related disability"),
+    "responder": ("increase in the chance of improving", "decrease in the chance of improving",
+                  "the chance of improving"),
+    "recurrence": ("reduction in recurrences", "increase in recurrences", "recurrences"),
+    "global-improvement": ("improvement in global rating", "worsening in global rating", "global rating"),
+    "quality-of-life": ("improvement in quality of life", "worsening in quality of life", "quality of life"),
+    "adverse-events": ("reduction in adverse events", "increase in adverse events", "adverse events"),
+    "medication-use": ("reduction in medication use", "increase in medication use", "medication use"),
+}
+
+#: Short names of the comparator classes, for tables, figures and sentences.
+COMPARISON_LABELS: dict[str, str] = {
+    "inactive": "usual care / no treatment", "sham": "sham or placebo", "active": "other active treatment",
+    "mixed": "no treatment, usual care or placebo (mixed)", "none": "no control group", "any": "any comparator",
+}
+
+
+def statement(verdict: str, certainty: str, treatment: str, outcome: str, comparison: str) -> str:
+    """The plain-language sentence for a verdict at a certainty level (GRADE's wording).
+
+    The verdict gives the effect, the certainty gives the verb; both come from this module's
+    vocabularies, so the sentence can never disagree with the table's verdict and certainty.
+
+    Examples
+    --------
+    >>> from textwrap import fill
+    >>> print(fill(statement("benefit below MID", "moderate", "Yoga", "pain", "usual care / no treatment"), 100))
+    Yoga probably results in a slight reduction in pain, smaller than the minimal important difference,
+    compared with usual care / no treatment.
+    >>> print(fill(statement("important benefit", "very low", "Massage", "disability", "sham or placebo"), 100))
+    The evidence is very uncertain about the effect of massage on back-related disability compared with
+    sham or placebo.
+    >>> print(fill(statement("insufficient evidence", "low", "Heat", "pain", "sham or placebo"), 100))
+    The evidence cannot tell whether heat changes pain compared with sham or placebo: its CI includes no
+    effect and an important effect.
+    """
+    check = VERDICTS.get(verdict)
+    if check is None:
+        raise ValueError(f"The value for `verdict` must be one of {list(VERDICTS)}, but {verdict!r} was passed.")
+    if certainty not in CERTAINTY_VERBS:
+        raise ValueError(f"The value for `certainty` must be one of {list(CERTAINTY_VERBS)}, "
+                         f"but {certainty!r} was passed.")
+    benefit, harm, noun = OUTCOME_WORDS.get(outcome, (f"improvement in {outcome}", f"worsening in {outcome}",
+                                                      outcome))
+    lower = treatment[:1].lower() + treatment[1:] if not treatment[:2].isupper() else treatment
+    versus = f" compared with {comparison}" if comparison else ""
+    if verdict == "insufficient evidence":
+        return (f"The evidence cannot tell whether {lower} changes {noun}{versus}: its CI includes no effect and "
+                "an important effect.")
+    if not check.quantified:
+        if verdict == "no comparative estimate":
+            return (f"Only before-after changes without a control group were reported for {lower} and {noun}: "
+                    "they cannot show what the treatment itself does.")
+        said = "helps" if check.direction == "benefit" else "does not help"
+        return (f"No estimate for {lower} and {noun} could be pooled; the studies conclude that it {said}, "
+                f"which the evidence is very uncertain about.")
+    if certainty == "very low":
+        return CERTAINTY_VERBS["very low"].format(m=lower, o=noun) + f"{versus}."
+    effect = check.effect.format(benefit=benefit, harm=harm, outcome=noun)
+    if effect.startswith("a ") and effect[2:3] in "aeiou":
+        effect = "an " + effect[2:]
+    if versus and ("," in effect or " that " in effect):
+        versus = "," + versus
+    return CERTAINTY_VERBS[certainty].format(m=treatment, o=noun) + f" {effect}{versus}."
+
+
+# MIDs on the scale of each measure. On 0-100 they are OUTCOME_MIDS (Hayden 2021). An SMD is judged
+# against the same MID divided by the typical SD used to re-express SMDs on 0-100 (TYPICAL_SD_0_100),
+# so an SMD and its 0-100 re-expression always get the same verdict: pain 15 / 26.7 = 0.56 SD,
+# disability 10 / 17.7 = 0.56 SD.
+MID_RULE = ("MD on 0-100: the outcome MID (pain 15, disability 10; Hayden 2021). MD on an instrument's own "
+            "scale: that MID times scale width / 100. SMD: the 0-100 MID divided by the typical SD that "
+            "re-expresses an SMD on 0-100 (pain 26.7, disability 17.7; Furlan 2015), so both scales agree. "
+            "Ratios and risk differences: project defaults (GradeRules.ratio_mid, rd_mid), not from a source.")
+
+
+def mid_for(measure: str, outcome: str, instrument: str | None = None) -> float:
+    """The minimal important difference on the scale of ``measure``, or NaN when none is defined.
+
+    Ratios (RR, OR) and risk differences have no MID here (see ``GradeRules``); a missing MID is
+    NaN, never 0.
+
+    Examples
+    --------
+    >>> mid_for("MD100", "pain"), mid_for("MD100", "disability"), mid_for("MD", "disability", "rmdq-24")
+    (15.0, 10.0, 2.4)
+    >>> round(mid_for("SMD", "pain"), 3), round(mid_for("SMD", "disability"), 3)
+    (0.562, 0.565)
+    >>> mid_for("MD100", "quality-of-life")
+    nan
+    """
+    if measure == "MD100":
+        return OUTCOME_MIDS.get(outcome, float("nan"))
+    if measure == "MD":
+        found = INSTRUMENTS.get(instrument or "")
+        return float(found.mid) if found is not None and found.mid is not None else float("nan")
+    if measure == "SMD" and outcome in OUTCOME_MIDS and outcome in TYPICAL_SD_0_100:
+        return OUTCOME_MIDS[outcome] / TYPICAL_SD_0_100[outcome]
+    return float("nan")
+
+
+def to_0_100(measure: str, outcome: str, value: object) -> float:
+    """An effect on a familiar 0-100 scale: MD100 as is, an SMD times a typical SD, else NaN.
+
+    The typical SDs are :data:`TYPICAL_SD_0_100` (control-group SDs of the Cochrane massage
+    review, Furlan 2015).
+
+    Examples
+    --------
+    >>> to_0_100("MD100", "pain", -12.5), round(to_0_100("SMD", "pain", -0.5), 2), to_0_100("RR", "responder", 0.2)
+    (-12.5, -13.35, nan)
+    """
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+    if number != number or number in (float("inf"), float("-inf")):
+        return float("nan")
+    if measure == "MD100":
+        return number
+    if measure == "SMD" and outcome in TYPICAL_SD_0_100:
+        return number * TYPICAL_SD_0_100[outcome]
+    return float("nan")
+
+
+def scale_limit(measure: str, outcome: str, instrument: str | None = None) -> float:
+    """How far an effect can run on its scale: 100 on 0-100, the instrument's width for MD, NaN otherwise.
+
+    An SMD is limited through its 0-100 re-expression (100 / typical SD). A CI bound beyond the
+    limit runs off the scale: no real difference between two groups can be that large.
+
+    Examples
+    --------
+    >>> scale_limit("MD100", "pain"), scale_limit("MD", "pain", "pain-0-10"), round(scale_limit("SMD", "pain"), 2)
+    (100.0, 10.0, 3.75)
+    >>> scale_limit("RR", "responder")
+    nan
+    """
+    if measure == "MD100":
+        return 100.0
+    if measure == "MD":
+        found = INSTRUMENTS.get(instrument or "")
+        return float(found.scale_range) if found is not None and found.scale_range else float("nan")
+    if measure == "SMD" and outcome in TYPICAL_SD_0_100:
+        return 100.0 / TYPICAL_SD_0_100[outcome]
+    return float("nan")
