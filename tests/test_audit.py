@@ -537,6 +537,9 @@ def judge(claims, rows, rules=None):
     ("moderate", {"verdict": "no important difference", "certainty": "low"}, "unsupported"),
     ("weak", {"verdict": "no important difference", "certainty": "moderate"}, "contradicted"),
     ("weak", {"verdict": "no important difference", "certainty": "high"}, "contradicted"),
+    # as good as another active treatment is not evidence that it does not work
+    ("weak", {"verdict": "no important difference", "certainty": "high", "comparator_class": "active"},
+     "unsupported"),
     ("weak", {"verdict": "harm below MID", "certainty": "low"}, "contradicted"),
     ("weak", {"verdict": "important harm", "certainty": "very low"}, "contradicted"),
     ("moderate", {"verdict": "benefit reported, not quantified", "certainty": "very low"}, "unsupported"),
@@ -588,7 +591,7 @@ def test_the_strongest_evidence_answers_then_the_comparison_a_reader_asks_about(
     result = judge([claim()], rows).iloc[0]
     # a review with its authors' certainty (tier 1) beats a pooling of 3 (tier 2) and a single trial (tier 4)
     assert (result["comparator_class"], result["verdict"], result["rows_considered"]) == (
-        "active", "contradicted", 3)
+        "active", "unsupported", 3)
     assert len(result["other_rows"]) == 2
     same_tier = [evidence_row(comparator_class="sham", k=3), evidence_row(comparator_class="inactive", k=3,
                                                                           participants=100)]

@@ -1665,6 +1665,10 @@ def _judge_claim(claim: Mapping[str, Any], row: Mapping[str, Any], rules: ClaimR
             result = "unsupported", "Only changes without a control group were reported: they cannot show a benefit."
         elif shows == "unknown":
             result = "unsupported", "The evidence is too imprecise to judge the claim."
+        elif shows == "none" and row["comparator_class"] == "active":
+            result = "unsupported", ("The evidence compares it with other active treatments and finds no important "
+                                     "difference: that says it works about as well as they do, not whether it "
+                                     "beats no treatment.")
         elif shows == "none" and certainty in rules.contradict_at:
             result = "contradicted", f"The claim says it helps, but the evidence shows no important difference, " \
                                      f"with {shown}."
@@ -1744,9 +1748,10 @@ def check_claims(claims: pd.DataFrame | str | Path | None, verdicts: pd.DataFram
     Claim verdicts, for a claim of benefit:
 
     - ``contradicted``: the evidence favours the comparator (a harm verdict), or "no important
-      difference" at a certainty in ``contradict_at``;
+      difference" from an inactive, sham or mixed comparator at a certainty in ``contradict_at``;
     - ``unsupported``: "insufficient evidence", no comparative estimate, "no important
-      difference" at lower certainty, or very low certainty;
+      difference" at lower certainty or against another active treatment (similar to other
+      treatments is not "ineffective"), or very low certainty;
     - ``overstated``: "benefit below MID" for a strength in ``overstate_below_mid``, or a benefit
       at a certainty below what the strength needs;
     - ``supported``: otherwise;
