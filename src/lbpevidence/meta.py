@@ -30,7 +30,8 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,6 +49,8 @@ __all__ = [
     "METHODS",
     "PRESETS",
     "RESULT_COLUMNS",
+    "TESTS",
+    "ConvergenceWarning",
     "EggerResult",
     "MetaResult",
     "egger_test",
@@ -58,7 +61,12 @@ __all__ = [
 ]
 
 METHODS = ("FE", "DL", "REML", "PM")
-CI_METHODS = ("wald", "hksj")
+#: CI methods of the pooled effect, with metafor's ``test`` name for each (:data:`TESTS`).
+CI_METHODS = ("wald", "hksj", "t", "hksj-modified")
+#: metafor's ``test`` argument: ``z`` = wald, ``knha`` = hksj, ``t`` = t, ``adhoc`` = hksj-modified.
+TESTS = ("z", "knha", "t", "adhoc")
+CI_TO_TEST = dict(zip(CI_METHODS, TESTS, strict=True))
+TEST_TO_CI = dict(zip(TESTS, CI_METHODS, strict=True))
 PRESETS = (None, "cochrane2025", "revman5")
 
 _METHOD_NAMES = {
@@ -78,6 +86,10 @@ _MAX_ITER = 1000
 # results
 
 
+class ConvergenceWarning(UserWarning):
+    """An iterative estimate (REML or PM tau², a Q-profile bound) did not converge."""
+
+
 @dataclass(frozen=True)
 class MetaResult:
     """The pooled result of one meta-analysis; :meth:`to_frame` gives it as one row.
@@ -87,7 +99,8 @@ class MetaResult:
     k : int
         Studies pooled.
     estimate, se : float
-        Pooled effect and its standard error (HKSJ-scaled when ``ci_method == "hksj"``).
+        Pooled effect and its standard error (scaled by the HKSJ factor when ``ci_method`` is
+        ``hksj`` or ``hksj-modified``).
     ci_low, ci_high : float
         ``1 - alpha`` CI of the pooled effect.
     pi_low, pi_high : float
@@ -102,7 +115,7 @@ class MetaResult:
     q, q_df, q_pvalue : float, int, float
         Cochran's Q, its degrees of freedom (k - 1) and p-value.
     method, ci_method, measure : str
-        Estimator of tau², CI method (``wald`` or ``hksj``), effect measure.
+        Estimator of tau², CI method (``wald``, ``hksj``, ``t``, ``hksj-modified``), effect measure.
     alpha : float
         ``1 - alpha`` is the coverage of the intervals.
     weights : tuple of float
@@ -120,6 +133,15 @@ class MetaResult:
     typical_vi : float
         Typical within-study variance, ``(k - 1) / tr(P)``: the basis of I² and H² in
         random-effects models (metafor's definition).
+    iterations : int
+        Iterations of the tau² estimator (Fisher scoring for REML, root search for PM; 0 for FE
+        and DL, and for PM when tau² is 0 without a search).
+    converged : bool
+        False when the tau² estimator did not converge (a :class:`ConvergenceWarning` was issued
+        and ``note`` says so).
+
+    ``test`` (metafor's name of ``ci_method``) and ``level`` (``100 × (1 - alpha)``) are
+    properties.
     """
 
     k: int
@@ -151,6 +173,18 @@ class MetaResult:
     pvalue: float
     ci_df: float
     typical_vi: float
+    iterations: int = 0
+    converged: bool = True
+
+    @property
+    def test(self) -> str:
+        """metafor's name of the CI method: ``z``, ``knha``, ``t`` or ``adhoc``."""
+        return CI_TO_TEST[self.ci_method]
+
+    @property
+    def level(self) -> float:
+        """Coverage of the intervals in percent, metafor's ``level``."""
+        return 100 * (1 - self.alpha)
 
     def to_frame(self) -> pd.DataFrame:
         """Return the result as one row with :data:`RESULT_COLUMNS`.
@@ -193,6 +227,13 @@ class MetaResult:
         if self.ci_method == "hksj":
             ci_text = f"Hartung-Knapp-Sidik-Jonkman (t with {self.ci_df:g} df, metafor test = \"knha\")"
             crit = f"t({self.ci_df:g})"
+        elif self.ci_method == "hksj-modified":
+            ci_text = (f"modified Hartung-Knapp-Sidik-Jonkman, scaling factor floored at 1 (t with {self.ci_df:g} df, "
+                       "metafor test = \"adhoc\")")
+            crit = f"t({self.ci_df:g})"
+        elif self.ci_method == "t":
+            ci_text = f"unscaled SE with a t quantile (t with {self.ci_df:g} df, metafor test = \"t\")"
+            crit = f"t({self.ci_df:g})"
         else:
             ci_text = "Wald (normal quantile)"
             crit = "z"
@@ -204,7 +245,7 @@ class MetaResult:
             lines.append(f"{level} prediction interval: estimate ± {crit} × sqrt(tau² + SE²) "
                          "(metafor predict()).")
             lines.append("I² and H²: from tau² and the typical within-study variance (metafor's definition).")
-        stat_name = "t" if self.ci_method == "hksj" else "z"
+        stat_name = "z" if self.ci_method == "wald" else "t"
         lines.append(f"Pooled effect {self.estimate:.3g} "
                      f"({level} CI {self.ci_low:.3g} to {self.ci_high:.3g}; "
                      f"{stat_name} = {self.statistic:.2f}, p = {self.pvalue:.3g}).")
@@ -227,7 +268,7 @@ RESULT_COLUMNS = [
     "k", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high",
     "tau2", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2",
     "q", "q_df", "q_pvalue", "statistic", "pvalue", "ci_df", "typical_vi",
-    "method", "ci_method", "measure", "alpha", "k_excluded", "excluded", "note",
+    "method", "ci_method", "measure", "alpha", "k_excluded", "excluded", "note", "iterations", "converged",
 ]
 
 
@@ -387,17 +428,24 @@ def _q_at(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
     return float(w @ (r * r))
 
 
-def _q_root(yi: np.ndarray, vi: np.ndarray, target: float) -> float:
-    """Return tau2 >= 0 where the generalised Q equals ``target`` (Q(0) >= target > 0 assumed).
+def _brentq(f: Any, low: float, high: float, xtol: float) -> tuple[float, int, bool]:
+    """Root of ``f`` in ``[low, high]``: ``(root, iterations, converged)``; never raises on a slow search."""
+    root, info = optimize.brentq(f, low, high, xtol=xtol, rtol=4 * np.finfo(float).eps, maxiter=_MAX_ITER,
+                                 full_output=True, disp=False)
+    return float(root), int(info.iterations), bool(info.converged)
 
-    Q(tau2) <= sum((y - mean(y))²) / tau2, so the root lies below that bound divided by the
-    target: the search interval is always wide enough (metafor's stops at a fixed tau2.max).
+
+def _q_root(yi: np.ndarray, vi: np.ndarray, target: float) -> tuple[float, int, bool]:
+    """Return ``(tau2, iterations, converged)`` where the generalised Q equals ``target``.
+
+    ``Q(0) >= target > 0`` is assumed. Q(tau2) <= sum((y - mean(y))²) / tau2, so the root lies
+    below that bound divided by the target: the search interval is always wide enough (metafor's
+    stops at a fixed tau2.max). The tolerance is relative: ``1e-14 × min(vi)`` absolute, and 4
+    machine epsilons of tau2, so that rescaling the data rescales nothing else.
     """
     sum_squares = float(((yi - yi.mean()) ** 2).sum())
     upper = 1.01 * sum_squares / target + float(vi.min())
-    return float(optimize.brentq(lambda t: _q_at(yi, vi, t) - target, 0.0, upper,
-                                 xtol=1e-14 * float(vi.min()), rtol=4 * np.finfo(float).eps,
-                                 maxiter=_MAX_ITER))
+    return _brentq(lambda t: _q_at(yi, vi, t) - target, 0.0, upper, 1e-14 * float(vi.min()))
 
 
 def _tau2_dl(yi: np.ndarray, vi: np.ndarray, q: float, tr_p: float) -> tuple[float, str]:
@@ -406,11 +454,13 @@ def _tau2_dl(yi: np.ndarray, vi: np.ndarray, q: float, tr_p: float) -> tuple[flo
     return (raw, "") if raw > 0 else (0.0, "DL tau² truncated at 0")
 
 
-def _tau2_pm(yi: np.ndarray, vi: np.ndarray, q: float) -> float:
+def _tau2_pm(yi: np.ndarray, vi: np.ndarray, q: float) -> _Estimate:
     k = len(yi)
     if q < k - 1:
-        return 0.0
-    return _q_root(yi, vi, k - 1)
+        return _Estimate(0.0, "", 0, True)
+    tau2, iterations, converged = _q_root(yi, vi, k - 1)
+    note = "" if converged else f"PM: the root search for tau² did not converge in {iterations} iterations"
+    return _Estimate(tau2, note, iterations, converged)
 
 
 def _reml_loglik(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
@@ -423,68 +473,128 @@ def _reml_loglik(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
     return -0.5 * (float(np.log(total).sum()) + math.log(sw) + float(w @ (r * r)))
 
 
-def _reml_score(yi: np.ndarray, vi: np.ndarray, tau2: float) -> tuple[float, float]:
-    """Return ``(y'PPy - tr(P), tr(PP))``: twice the REML score and the Fisher information x 2."""
+def _reml_score(yi: np.ndarray, vi: np.ndarray, tau2: float) -> tuple[float, float, float]:
+    """Return ``(y'PPy - tr(P), tr(PP), tr(P))``: twice the REML score, twice the Fisher information,
+    and the scale of the score's two terms."""
     w = 1.0 / (vi + tau2)
     sw = w.sum()
     py = w * (yi - (w @ yi) / sw)           # P y, with P = W - w w' / sum(w)
     w2 = float(w @ w)
-    tr_p = sw - w2 / sw
+    tr_p = float(sw - w2 / sw)
     tr_pp = w2 - 2 * float((w * w) @ w) / sw + (w2 / sw) ** 2
-    return float(py @ py) - float(tr_p), float(tr_pp)
+    return float(py @ py) - tr_p, float(tr_pp), tr_p
 
 
-def _fisher_scoring(yi: np.ndarray, vi: np.ndarray, tau2: float, step_factor: float) -> float | None:
-    """metafor's Fisher scoring from ``tau2`` (its ``stepadj`` is ``step_factor``); None if it fails."""
-    scale = float(vi.mean())
-    for _ in range(_MAX_ITER):
-        score, information = _reml_score(yi, vi, tau2)
-        step = step_factor * score / information
+@dataclass(frozen=True)
+class _Estimate:
+    """An estimate of tau² with how it was reached."""
+
+    tau2: float
+    note: str
+    iterations: int
+    converged: bool
+
+
+@dataclass(frozen=True)
+class _Control:
+    """Fisher scoring settings (metafor's ``control = list(threshold, maxiter, stepadj)``).
+
+    ``threshold`` is relative (see :func:`_fisher_scoring`); ``given`` is True when the caller set
+    them, and then no fallback is tried when Fisher scoring does not converge (as metafor).
+    """
+
+    threshold: float = _REML_THRESHOLD
+    maxiter: int = _MAX_ITER
+    stepadj: float = 1.0
+    given: bool = False
+
+
+def _fisher_scoring(score: Any, tau2: float, vmin: float, step_factor: float, threshold: float,
+                    maxiter: int) -> tuple[float, int, bool]:
+    """metafor's Fisher scoring from ``tau2`` (``stepadj`` is ``step_factor``), with a scale-free stop.
+
+    ``score(tau2)`` returns (twice) the REML score, the information and ``tr(P)``. metafor stops
+    when the change in tau² is below an absolute ``threshold``; that is not scale-free, and a rule
+    relative to the mean variance stops early when one study has a huge variance. Here the
+    iteration stops when both
+
+    - the change in tau² is at most ``threshold × max(tau2, min(vi))`` (relative to tau², or to the
+      smallest within-study variance when tau² is smaller: below that, tau² does not move any
+      weight by more than ``threshold`` relatively), and
+    - the score is at most ``sqrt(threshold) × tr(P)`` (the score's two terms, ``y'PPy`` and
+      ``tr(P)``, agree to that relative precision);
+
+    both are unchanged when every ``yi`` is multiplied by ``c`` and every ``vi`` by ``c²``.
+    Returns ``(tau2, iterations, converged)``.
+    """
+    score_tol = math.sqrt(threshold)
+    for iteration in range(1, maxiter + 1):
+        value, information, tr_p = score(tau2)
+        step = step_factor * value / information
         if tau2 + step < 0:
             # metafor halves such steps and creeps towards 0; when the score at 0 already points
             # below 0, that is where it ends (within its threshold), so go there at once.
-            if _reml_score(yi, vi, 0.0)[0] <= 0:
-                return 0.0
+            if score(0.0)[0] <= 0:
+                return 0.0, iteration, True
             while tau2 + step < 0:
                 step /= 2
         new = tau2 + step
         change = abs(new - tau2)
         tau2 = new
-        if change <= _REML_THRESHOLD * max(tau2, scale):
-            return tau2
-    return None
+        if change <= threshold * max(tau2, vmin) and abs(value) <= score_tol * tr_p:
+            return tau2, iteration, True
+    return tau2, maxiter, False
 
 
-def _tau2_reml(yi: np.ndarray, vi: np.ndarray) -> tuple[float, str]:
+def _he_start(yi: np.ndarray, vi: np.ndarray) -> float:
+    # metafor starts REML from the Hedges (HE) estimate, floored at 0.
+    k = len(yi)
+    return max(0.0, (float(((yi - yi.mean()) ** 2).sum()) - float(vi.sum()) * (k - 1) / k) / (k - 1))
+
+
+def _tau2_reml(yi: np.ndarray, vi: np.ndarray, control: _Control = _Control()) -> _Estimate:
     """REML tau² by Fisher scoring, step for step as metafor's rma.uni.
 
     Where full Fisher steps oscillate (metafor then stops with "did not converge"), the steps are
     halved as metafor's ``control = list(stepadj = 0.5)`` would, and as a last resort the REML
-    score equation is solved by bracketing.
+    score equation is solved by bracketing. With a ``control`` set by the caller, only the
+    Fisher scoring it describes is run (no fallback), as metafor does.
     """
-    k = len(yi)
-    # metafor starts from the Hedges (HE) estimate, floored at 0.
-    start = max(0.0, (float(((yi - yi.mean()) ** 2).sum()) - float(vi.sum()) * (k - 1) / k) / (k - 1))
+    start = _he_start(yi, vi)
+    vmin = float(vi.min())
+
+    def score(t: float) -> tuple[float, float, float]:
+        return _reml_score(yi, vi, t)
+
     note = ""
-    tau2 = _fisher_scoring(yi, vi, start, 1.0)
+    tau2, iterations, converged = _fisher_scoring(score, start, vmin, control.stepadj, control.threshold,
+                                                  control.maxiter)
+    if not converged and control.given:
+        note = (f"REML: Fisher scoring did not converge in {iterations} iterations "
+                f"(control: threshold = {control.threshold:g}, stepadj = {control.stepadj:g}); "
+                f"tau² is the last iterate")
+        return _Estimate(tau2, note, iterations, False)
     for step_factor in (0.5, 0.25):
-        if tau2 is not None:
+        if converged:
             break
-        tau2 = _fisher_scoring(yi, vi, start, step_factor)
+        tau2, iterations, converged = _fisher_scoring(score, start, vmin, step_factor, control.threshold,
+                                                      control.maxiter)
         note = (f"REML: full Fisher scoring steps did not converge; steps scaled by {step_factor:g} "
                 f"(metafor: control = list(stepadj = {step_factor:g}))")
-    if tau2 is None:
-        tau2 = _reml_score_root(yi, vi)
+    if not converged:
+        tau2, iterations, converged = _reml_score_root(yi, vi)
         note = "REML: Fisher scoring did not converge; tau² is the root of the REML score equation"
+        if not converged:
+            note = f"REML: neither Fisher scoring nor the root search converged ({iterations} iterations)"
     # metafor's check for a local maximum: the likelihood at tau2 = 0 must not be higher.
     if tau2 > 0 and _reml_loglik(yi, vi, 0.0) - _reml_loglik(yi, vi, tau2) > 1e-10:
         tau2, note = 0.0, "REML stuck at a local maximum: tau² set to 0"
-    return tau2, note
+    return _Estimate(tau2, note, iterations, converged)
 
 
-def _reml_score_root(yi: np.ndarray, vi: np.ndarray) -> float:
+def _reml_score_root(yi: np.ndarray, vi: np.ndarray) -> tuple[float, int, bool]:
     if _reml_score(yi, vi, 0.0)[0] <= 0:
-        return 0.0
+        return 0.0, 0, True
     upper = max(float(vi.mean()), float(np.var(yi)))
     for _ in range(200):                    # the score turns negative for large tau2
         if _reml_score(yi, vi, upper)[0] < 0:
@@ -492,26 +602,48 @@ def _reml_score_root(yi: np.ndarray, vi: np.ndarray) -> float:
         upper *= 2
     else:
         raise StatisticsError(f"REML: no root of the score equation found (k={len(yi)})")
-    return float(optimize.brentq(lambda t: _reml_score(yi, vi, t)[0], 0.0, upper,
-                                 xtol=1e-14 * float(vi.min()), rtol=4 * np.finfo(float).eps,
-                                 maxiter=_MAX_ITER))
+    return _brentq(lambda t: _reml_score(yi, vi, t)[0], 0.0, upper, 1e-14 * float(vi.min()))
 
 
-def _tau2_qprofile(yi: np.ndarray, vi: np.ndarray, q: float, alpha: float) -> tuple[float, float]:
-    """Q-profile CI of tau² (metafor confint(type = "QP")), bounds searched without an upper limit."""
+def _tau2_qprofile(yi: np.ndarray, vi: np.ndarray, q: float, alpha: float) -> tuple[float, float, list[str]]:
+    """Q-profile CI of tau² (metafor confint(type = "QP")), bounds searched without an upper limit.
+
+    Returns ``(low, high, notes)``; a note says when a root search did not converge.
+    """
     df = len(yi) - 1
     crit_upper = float(special.chdtri(df, alpha / 2))       # upper alpha/2 quantile of chi²(df)
     crit_lower = float(special.chdtri(df, 1 - alpha / 2))   # lower alpha/2 quantile
     if q < crit_lower:
-        return 0.0, 0.0
-    high = _q_root(yi, vi, crit_lower)
-    low = 0.0 if q < crit_upper else _q_root(yi, vi, crit_upper)
-    return low, high
+        return 0.0, 0.0, []
+    notes = []
+    high, iterations, converged = _q_root(yi, vi, crit_lower)
+    if not converged:
+        notes.append(f"Q-profile: the search for the upper bound of tau² did not converge ({iterations} iterations)")
+    low = 0.0
+    if q >= crit_upper:
+        low, iterations, converged = _q_root(yi, vi, crit_upper)
+        if not converged:
+            notes.append(f"Q-profile: the search for the lower bound of tau² did not converge "
+                         f"({iterations} iterations)")
+    return low, high, notes
 
 
-def _pool(yi: np.ndarray, vi: np.ndarray, method: str, ci_method: str, alpha: float,
-          prediction: bool, heterogeneity_ci: bool = True) -> dict[str, Any]:
-    """Pool one set of studies; return the numeric fields of MetaResult."""
+def _knha_scale(yi: np.ndarray, w: np.ndarray, fitted: np.ndarray, df: int, test: str) -> float:
+    """The Knapp-Hartung scaling factor ``s² = sum(w r²) / df`` (floored at 1 for ``adhoc``)."""
+    r = yi - fitted
+    rss = float(w @ (r * r))
+    # metafor's knha: no truncation of the scaling factor; an exact fit gives se = 0.
+    scale = 0.0 if rss <= np.finfo(float).eps else rss / df
+    return max(1.0, scale) if test == "adhoc" else scale
+
+
+def _pool(yi: np.ndarray, vi: np.ndarray, method: str, test: str, alpha: float,
+          prediction: bool, heterogeneity_ci: bool = True, control: _Control = _Control()) -> dict[str, Any]:
+    """Pool one set of studies; return the numeric fields of MetaResult.
+
+    ``test`` is metafor's name: ``z`` (Wald), ``knha`` (Hartung-Knapp-Sidik-Jonkman), ``t`` (t
+    distribution, unscaled SE), ``adhoc`` (Knapp-Hartung with the scaling factor floored at 1).
+    """
     k = len(yi)
     notes: list[str] = []
     w_fe = 1.0 / vi
@@ -520,39 +652,36 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str, ci_method: str, alpha: fl
     tr_p = sw_fe - float(w_fe @ w_fe) / sw_fe
     typical_vi = (k - 1) / tr_p
 
+    iterations, converged = 0, True
     if method == "FE":
         tau2 = 0.0
     elif method == "DL":
         tau2, note = _tau2_dl(yi, vi, q, tr_p)
         notes.append(note)
-    elif method == "REML":
-        tau2, note = _tau2_reml(yi, vi)
-        notes.append(note)
     else:
-        tau2 = _tau2_pm(yi, vi, q)
+        fit = _tau2_reml(yi, vi, control) if method == "REML" else _tau2_pm(yi, vi, q)
+        tau2, iterations, converged = fit.tau2, fit.iterations, fit.converged
+        notes.append(fit.note)
 
     w = 1.0 / (vi + tau2)
     sw = float(w.sum())
     estimate = float(w @ yi) / sw
-    if ci_method == "hksj":
-        if method == "FE":
+    if test == "z":
+        se = math.sqrt(1.0 / sw)
+        ci_df = math.nan
+        crit = float(special.ndtri(1 - alpha / 2))
+        statistic = estimate / se
+        pvalue = float(2 * special.ndtr(-abs(statistic)))
+    else:
+        if method == "FE" and test in ("knha", "adhoc"):
             notes.append("HKSJ is not meant for fixed-effect models (metafor warns too)")
-        r = yi - estimate
-        rss = float(w @ (r * r))
-        # metafor's knha: no truncation of the scaling factor; an exact fit gives se = 0.
-        scale = 0.0 if rss <= np.finfo(float).eps else rss / (k - 1)
+        scale = 1.0 if test == "t" else _knha_scale(yi, w, np.full(k, estimate), k - 1, test)
         se = math.sqrt(scale / sw)
         ci_df = float(k - 1)
         crit = float(special.stdtrit(ci_df, 1 - alpha / 2))
         with np.errstate(divide="ignore", invalid="ignore"):
             statistic = float(np.divide(estimate, se))
         pvalue = float(2 * special.stdtr(ci_df, -abs(statistic)))
-    else:
-        se = math.sqrt(1.0 / sw)
-        ci_df = math.nan
-        crit = float(special.ndtri(1 - alpha / 2))
-        statistic = estimate / se
-        pvalue = float(2 * special.ndtr(-abs(statistic)))
     ci_low, ci_high = estimate - crit * se, estimate + crit * se
 
     if not prediction:
@@ -573,9 +702,10 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str, ci_method: str, alpha: fl
         i2 = 100 * tau2 / (typical_vi + tau2)
         h2 = tau2 / typical_vi + 1
         if heterogeneity_ci:
-            tau2_ci = _tau2_qprofile(yi, vi, q, alpha)
-            i2_ci = (100 * tau2_ci[0] / (typical_vi + tau2_ci[0]),
-                     100 * tau2_ci[1] / (typical_vi + tau2_ci[1]))
+            low, high, qp_notes = _tau2_qprofile(yi, vi, q, alpha)
+            notes.extend(qp_notes)
+            tau2_ci = (low, high)
+            i2_ci = (100 * low / (typical_vi + low), 100 * high / (typical_vi + high))
         else:
             tau2_ci = i2_ci = (math.nan, math.nan)
 
@@ -586,6 +716,7 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str, ci_method: str, alpha: fl
         "i2": i2, "i2_ci_low": i2_ci[0], "i2_ci_high": i2_ci[1], "h2": h2,
         "q": q, "q_df": k - 1, "q_pvalue": q_pvalue,
         "statistic": statistic, "pvalue": pvalue, "ci_df": ci_df, "typical_vi": typical_vi,
+        "iterations": iterations, "converged": converged,
         "weights": tuple((100 * w / sw).tolist()),
         "notes": [n for n in notes if n],
     }
@@ -601,24 +732,85 @@ class _Options:
     ci_method: str
     alpha: float
     prediction: bool
+    control: _Control = _Control()
+
+    @property
+    def test(self) -> str:
+        return CI_TO_TEST[self.ci_method]
 
 
-def _options(method: str = "REML", ci: str = "hksj", alpha: float = 0.05, preset: str | None = None,
-             prediction: bool = True) -> _Options:
-    check_choice("method", method, METHODS)
-    check_choice("ci", ci, CI_METHODS)
-    check_choice("preset", preset, PRESETS)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+def _check_alpha(alpha: object, level: object) -> float:
+    """One coverage from ``alpha`` (0 < alpha < 1) or metafor's ``level`` (95, or 0.95)."""
+    if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1):
         raise ValueError(f"The value for `alpha` must be a number between 0 and 1, but {alpha!r} was passed.")
+    if level is None:
+        return 0.05 if alpha is None else float(alpha)
+    if (isinstance(level, bool) or not isinstance(level, (int, float)) or not math.isfinite(level)
+            or not (0.5 < level < 1 or 1 < level < 100)):
+        raise ValueError("The value for `level` must be a confidence level in percent, 1 < level < 100 "
+                         f"(or, as metafor reads it, a proportion 0.5 < level < 1), but {level!r} was passed.")
+    from_level = (100 - float(level)) / 100 if level > 1 else 1 - float(level)
+    if alpha is not None and not math.isclose(from_level, alpha, rel_tol=1e-12):
+        raise ValueError(f"The values for `alpha` and `level` disagree: level={level!r} means "
+                         f"alpha={from_level:g}, but alpha={alpha!r} was passed; pass one of them.")
+    return from_level
+
+
+def _check_control(control: object) -> _Control:
+    if control is None:
+        return _Control()
+    if not isinstance(control, Mapping):
+        raise ValueError("The value for `control` must be a dict with keys among ['threshold', 'maxiter', "
+                         f"'stepadj'], but {type(control).__name__} was passed.")
+    for key in control:
+        check_choice("control key", key, ["threshold", "maxiter", "stepadj"])
+    threshold = control.get("threshold", _REML_THRESHOLD)
+    maxiter = control.get("maxiter", _MAX_ITER)
+    stepadj = control.get("stepadj", 1.0)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+        raise ValueError(f"The value for `control['threshold']` must be a number between 0 and 1 (relative), "
+                         f"but {threshold!r} was passed.")
+    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
+        raise ValueError(f"The value for `control['maxiter']` must be an integer >= 1, but {maxiter!r} was passed.")
+    if isinstance(stepadj, bool) or not isinstance(stepadj, (int, float)) or not 0 < stepadj <= 1:
+        raise ValueError(f"The value for `control['stepadj']` must be a number in (0, 1], but {stepadj!r} was passed.")
+    return _Control(float(threshold), int(maxiter), float(stepadj), given=True)
+
+
+def _options(method: str = "REML", ci: str | None = None, alpha: float | None = None, preset: str | None = None,
+             prediction: bool = True, test: str | None = None, level: float | None = None,
+             control: Mapping[str, Any] | None = None) -> _Options:
+    check_choice("method", method, METHODS)
+    if ci is not None:
+        check_choice("ci", ci, CI_METHODS)
+    if test is not None:
+        check_choice("test", test, TESTS)
+        if ci is not None and CI_TO_TEST[ci] != test:
+            raise ValueError(f"The values for `ci` and `test` disagree: ci={ci!r} is test={CI_TO_TEST[ci]!r}, "
+                             f"but test={test!r} was passed; pass one of them.")
+        ci = TEST_TO_CI[test]
+    check_choice("preset", preset, PRESETS)
+    resolved_alpha = _check_alpha(alpha, level)
+    checked_control = _check_control(control)
+    ci = "hksj" if ci is None else ci
     if preset == "cochrane2025":
         method, ci, prediction = "REML", "hksj", True
     elif preset == "revman5":
         method, ci = "DL", "wald"
-    return _Options(method, ci, float(alpha), bool(prediction))
+    return _Options(method, ci, resolved_alpha, bool(prediction), checked_control)
 
 
 def _not_pooled(k: int) -> StatisticsError:
     return StatisticsError(f"k={k}: not pooled (a meta-analysis needs at least 2 usable studies)")
+
+
+def _warn_if_not_converged(fit: dict[str, Any], method: str, k: int) -> None:
+    # Said at once, and kept on the result (converged, iterations, note).
+    unconverged = [note for note in fit["notes"] if note.startswith("Q-profile") and "did not converge" in note]
+    if not fit["converged"]:
+        unconverged.insert(0, next(note for note in fit["notes"] if "converge" in note))
+    if unconverged:
+        warnings.warn(f"{method} with k={k}: {'; '.join(unconverged)}", ConvergenceWarning, stacklevel=3)
 
 
 def _analyse(studies: _Studies, options: _Options, heterogeneity_ci: bool = True) -> MetaResult:
@@ -628,8 +820,9 @@ def _analyse(studies: _Studies, options: _Options, heterogeneity_ci: bool = True
     if k < 2:
         raise _not_pooled(k)
     _check_instruments(studies, measure)
-    fit = _pool(studies.yi[included], studies.vi[included], options.method, options.ci_method,
-                options.alpha, options.prediction, heterogeneity_ci)
+    fit = _pool(studies.yi[included], studies.vi[included], options.method, options.test,
+                options.alpha, options.prediction, heterogeneity_ci, options.control)
+    _warn_if_not_converged(fit, options.method, k)
     excluded = tuple((str(key), str(reason)) for key, reason in
                      zip(studies.keys[~included], studies.reason[~included], strict=True))
     notes = fit.pop("notes")
@@ -642,8 +835,9 @@ def _analyse(studies: _Studies, options: _Options, heterogeneity_ci: bool = True
     )
 
 
-def meta_analysis(effects: pd.DataFrame, method: str = "REML", ci: str = "hksj", alpha: float = 0.05,
-                  preset: str | None = None, prediction: bool = True) -> MetaResult:
+def meta_analysis(effects: pd.DataFrame, method: str = "REML", ci: str | None = None, alpha: float | None = None,
+                  preset: str | None = None, prediction: bool = True, *, test: str | None = None,
+                  level: float | None = None, control: Mapping[str, Any] | None = None) -> MetaResult:
     """Pool effect sizes by inverse-variance weighting, fixed or random effects.
 
     Parameters
@@ -655,19 +849,42 @@ def meta_analysis(effects: pd.DataFrame, method: str = "REML", ci: str = "hksj",
     method : {"REML", "DL", "PM", "FE"}
         Estimator of tau²: restricted maximum likelihood, DerSimonian-Laird, Paule-Mandel, or
         none (fixed effect).
-    ci : {"hksj", "wald"}
-        CI of the pooled effect: Hartung-Knapp-Sidik-Jonkman (t, k - 1 df) or Wald (normal).
-    alpha : float
+    ci : {"hksj", "wald", "t", "hksj-modified"}, default "hksj"
+        CI and test of the pooled effect: Hartung-Knapp-Sidik-Jonkman (SE scaled by
+        ``s² = sum(w r²) / (k - 1)``, t with k - 1 df), Wald (normal), ``t`` (unscaled SE, t with
+        k - 1 df), or the modified HKSJ (``s²`` floored at 1: never narrower than ``t``; Knapp &
+        Hartung 2003, Röver, Knapp & Friede 2015), for few studies.
+    alpha : float, default 0.05
         The intervals have coverage ``1 - alpha``.
     preset : {None, "cochrane2025", "revman5"}
         ``cochrane2025``: REML + HKSJ + prediction interval (the default behaviour);
         ``revman5``: DL + Wald. A preset overrides ``method`` and ``ci``.
     prediction : bool
         Compute the prediction interval.
+    test : {"z", "knha", "t", "adhoc"}, optional
+        metafor's name for ``ci``: ``z`` = wald, ``knha`` = hksj, ``t`` = t, ``adhoc`` =
+        hksj-modified (metafor >= 4.0). Pass ``ci`` or ``test``; both only when they agree.
+    level : float, optional
+        metafor's name for the coverage, in percent (``level=95`` is ``alpha=0.05``; a proportion
+        ``0.5 < level < 1`` is read as metafor reads it).
+    control : dict, optional
+        REML Fisher scoring settings, metafor's ``control``: ``threshold`` (default 1e-12,
+        *relative*: the iteration stops when the change in tau² is at most ``threshold × max(tau²,
+        min(vi))`` and the score at most ``sqrt(threshold) × tr(P)``), ``maxiter`` (1000),
+        ``stepadj`` (1). Without it, full steps that do not converge are retried with steps
+        scaled by 0.5 and 0.25, then the score equation is solved by bracketing; with it, only
+        the Fisher scoring described is run, as metafor does.
 
     Returns
     -------
     MetaResult
+        ``converged`` and ``iterations`` say how the estimate of tau² was reached.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the estimate of tau² (or a Q-profile bound) did not converge; the result says so in
+        ``converged`` and ``note``.
 
     Raises
     ------
@@ -679,7 +896,7 @@ def meta_analysis(effects: pd.DataFrame, method: str = "REML", ci: str = "hksj",
 
     Notes
     -----
-    Matches metafor ``rma.uni`` (``method``, ``test = "z"`` or ``"knha"``), ``predict()`` and
+    Matches metafor ``rma.uni`` (``method``, ``test``, ``level``), ``predict()`` and
     ``confint()`` (Q-profile); see the module docstring. Rows are pooled when ``usable`` is True
     (if that column exists), ``yi`` is finite and ``vi > 0``; every other row is listed in
     ``excluded`` with its reason. metafor's Q-profile search stops at a fixed upper limit
@@ -697,8 +914,15 @@ def meta_analysis(effects: pd.DataFrame, method: str = "REML", ci: str = "hksj",
     Traceback (most recent call last):
     ...
     lbpevidence.errors.StatisticsError: k=1: not pooled (a meta-analysis needs at least 2 usable studies)
+
+    Two studies: the modified HKSJ interval (metafor ``test = "adhoc"``) is never narrower than
+    the one with an unscaled SE (``test = "t"``):
+
+    >>> two = pd.DataFrame({"yi": [-0.5, -0.45], "vi": [0.04, 0.05]})
+    >>> [round(meta_analysis(two, test=t, level=95).ci_high, 3) for t in ("knha", "adhoc", "t")]
+    [-0.162, 1.416, 1.416]
     """
-    options = _options(method, ci, alpha, preset, prediction)
+    options = _options(method, ci, alpha, preset, prediction, test, level, control)
     return _analyse(_studies(effects), options)
 
 
@@ -744,7 +968,8 @@ def meta_by(effects: pd.DataFrame, by: str | Sequence[str], **meta_kwargs: Any) 
     by : str or list of str
         Columns that define the groups (e.g. ``["modality", "outcome"]``).
     **meta_kwargs
-        ``method``, ``ci``, ``alpha``, ``preset``, ``prediction`` of :func:`meta_analysis`.
+        ``method``, ``ci`` (or ``test``), ``alpha`` (or ``level``), ``preset``, ``prediction``, ``control``
+        of :func:`meta_analysis`.
 
     Returns
     -------
@@ -798,7 +1023,8 @@ def leave_one_out(effects: pd.DataFrame, **meta_kwargs: Any) -> pd.DataFrame:
     effects : DataFrame
         As for :func:`meta_analysis`.
     **meta_kwargs
-        ``method``, ``ci``, ``alpha``, ``preset``, ``prediction`` of :func:`meta_analysis`.
+        ``method``, ``ci`` (or ``test``), ``alpha`` (or ``level``), ``preset``, ``prediction``, ``control``
+        of :func:`meta_analysis`.
 
     Returns
     -------
@@ -834,8 +1060,9 @@ def leave_one_out(effects: pd.DataFrame, **meta_kwargs: Any) -> pd.DataFrame:
             row = {column: math.nan for column in columns}
             row.update(k=len(rest), note=str(_not_pooled(len(rest))))
         else:
-            fit = _pool(yi, vi, options.method, options.ci_method, options.alpha, options.prediction,
-                        heterogeneity_ci=False)
+            fit = _pool(yi, vi, options.method, options.test, options.alpha, options.prediction,
+                        heterogeneity_ci=False, control=options.control)
+            _warn_if_not_converged(fit, options.method, len(rest))
             row = {column: fit.get(column) for column in columns}
             row["note"] = "; ".join(fit["notes"])
         row["omitted"] = str(studies.keys[position])
@@ -860,7 +1087,8 @@ def subgroup_differences(effects: pd.DataFrame, subgroup: str, within: str | Seq
     within : str or list of str, optional
         Run one test per group of these columns (e.g. ``["modality", "outcome"]``).
     **meta_kwargs
-        ``method``, ``ci``, ``alpha``, ``preset``, ``prediction`` of :func:`meta_analysis`.
+        ``method``, ``ci`` (or ``test``), ``alpha`` (or ``level``), ``preset``, ``prediction``, ``control``
+        of :func:`meta_analysis`.
 
     Returns
     -------
