@@ -630,3 +630,52 @@ def test_adhoc_is_never_narrower_than_t_nor_than_knha() -> None:
             knha, t = _fit(name, fit["measure"], fit["method"], "knha"), _fit(name, fit["measure"], fit["method"], "t")
             assert fit["se"] == pytest.approx(max(knha["se"], t["se"]), rel=1e-9)
             assert fit["s2w"] >= 1
+
+
+# ---- subgroups with a common tau² (metafor rma(mods = ~ factor(alloc))) -------------------------
+
+COMMON = [(i, s) for i, s in enumerate(LOADED["bcg"]["subgroups_common"])]
+
+
+@pytest.mark.parametrize(("index", "expected"), COMMON,
+                         ids=[f"{s['measure']}-{s['method']}-{s['test']}" for _, s in COMMON])
+def test_subgroup_differences_common_tau2_parity(index: int, expected: dict) -> None:
+    assert "mods = ~ factor(alloc)" in expected["calls"]["between"]
+    effects = effects_of("bcg", expected["measure"]).assign(alloc=LOADED["bcg"]["data"]["alloc"])
+    table = subgroup_differences(effects, "alloc", tau2="common", method=expected["method"], test=expected["test"])
+    row = table.iloc[0]
+    assert row["tau2_model"] == "common" and row["n_subgroups"] == 3 and row["df"] == expected["df"] == 2
+    assert row["q_between"] == pytest.approx(expected["q_between"], rel=1e-6)
+    assert row["p"] == pytest.approx(expected["p"], rel=1e-6)
+    assert row["tau2"] == pytest.approx(expected["tau2"], rel=1e-6, abs=1e-12)
+    if expected["test"] == "z":
+        assert math.isnan(row["df2"])
+    else:
+        assert row["df2"] == expected["df2"] == 10
+    for group, est, se in zip(expected["groups"], expected["estimate"], expected["se"], strict=True):
+        found = re.search(rf"{group} \(k=\d+, (\S+), SE (\S+)\)", row["subgroups"])
+        assert found and float(found.group(1)) == pytest.approx(est, rel=1e-3)
+        assert float(found.group(2)) == pytest.approx(se, rel=1e-3)
+
+
+def test_subgroup_differences_separate_is_the_default_and_differs_from_common() -> None:
+    effects = effects_of("bcg", "RR").assign(alloc=LOADED["bcg"]["data"]["alloc"])
+    separate = subgroup_differences(effects, "alloc", method="REML", test="z").iloc[0]
+    common = subgroup_differences(effects, "alloc", tau2="common", method="REML", test="z").iloc[0]
+    expected_separate = next(s for s in LOADED["bcg"]["subgroups"]
+                             if (s["measure"], s["method"], s["test"]) == ("RR", "REML", "z"))
+    expected_common = next(s for s in LOADED["bcg"]["subgroups_common"]
+                           if (s["measure"], s["method"], s["test"]) == ("RR", "REML", "z"))
+    assert separate["tau2_model"] == "separate" and math.isnan(separate["tau2"])
+    assert separate["q_between"] == pytest.approx(expected_separate["q_between"], rel=1e-6)
+    assert common["q_between"] == pytest.approx(expected_common["q_between"], rel=1e-6)
+    assert abs(expected_common["q_between"] - expected_separate["q_between"]) > 0.05
+    with pytest.raises(ValueError, match=re.escape(
+            "The value for `tau2` must be one of ['separate', 'common'], but 'pooled' was passed.")):
+        subgroup_differences(effects, "alloc", tau2="pooled")
+
+
+def test_subgroup_differences_common_tau2_needs_residual_df() -> None:
+    effects = pd.DataFrame({"arm": ["a", "b"], "yi": [0.1, 0.3], "vi": [0.01, 0.02]})
+    row = subgroup_differences(effects, "arm", tau2="common").iloc[0]
+    assert math.isnan(row["q_between"]) and "no residual df" in row["note"]

@@ -49,6 +49,7 @@ __all__ = [
     "METHODS",
     "PRESETS",
     "RESULT_COLUMNS",
+    "TAU2_MODELS",
     "TESTS",
     "ConvergenceWarning",
     "EggerResult",
@@ -723,6 +724,105 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str, test: str, alpha: float,
 
 
 # --------------------------------------------------------------------------------------------
+# meta-regression (metafor rma.uni with mods): subgroups with a common tau², Egger's rma form
+
+
+@dataclass(frozen=True)
+class _Regression:
+    """A mixed-effects meta-regression fit: coefficients, their covariance (scaled as ``test``)."""
+
+    beta: np.ndarray
+    vb: np.ndarray
+    tau2: float
+    df: int                      # k - p, the t / F denominator df
+    s2w: float                   # Knapp-Hartung scaling factor (1 for z and t)
+    qe: float                    # residual heterogeneity Q (FE weights)
+    estimate: _Estimate
+
+
+def _mr_residuals(yi: np.ndarray, vi: np.ndarray, x: np.ndarray, tau2: float) -> tuple[np.ndarray, np.ndarray,
+                                                                                       np.ndarray, np.ndarray]:
+    """``(w, A, beta, P y)`` at tau2: A = (X'WX)^-1, beta = A X'W y, P y = W (y - X beta)."""
+    w = 1.0 / (vi + tau2)
+    a = np.linalg.inv(x.T @ (x * w[:, None]))
+    beta = a @ (x.T @ (w * yi))
+    return w, a, beta, w * (yi - x @ beta)
+
+
+def _mr_score(yi: np.ndarray, vi: np.ndarray, x: np.ndarray, tau2: float) -> tuple[float, float, float]:
+    """REML score terms with moderators: ``(y'PPy - tr(P), tr(PP), tr(P))`` without k x k matrices."""
+    w, a, _, py = _mr_residuals(yi, vi, x, tau2)
+    b2 = x.T @ (x * (w * w)[:, None])
+    b3 = x.T @ (x * (w * w * w)[:, None])
+    ab2 = a @ b2
+    tr_p = float(w.sum() - np.trace(ab2))
+    tr_pp = float((w * w).sum() - 2 * np.trace(a @ b3) + np.trace(ab2 @ ab2))
+    return float(py @ py) - tr_p, tr_pp, tr_p
+
+
+def _mr_q(yi: np.ndarray, vi: np.ndarray, x: np.ndarray, tau2: float) -> float:
+    _, _, beta, py = _mr_residuals(yi, vi, x, tau2)
+    return float(py @ (yi - x @ beta))
+
+
+def _mr_tau2(yi: np.ndarray, vi: np.ndarray, x: np.ndarray, method: str, control: _Control) -> _Estimate:
+    k, p = x.shape
+    if method == "FE":
+        return _Estimate(0.0, "", 0, True)
+    qe = _mr_q(yi, vi, x, 0.0)
+    if method == "DL":
+        tr_p = _mr_score(yi, vi, x, 0.0)[2]
+        raw = (qe - (k - p)) / tr_p
+        return _Estimate(raw, "", 0, True) if raw > 0 else _Estimate(0.0, "DL tau² truncated at 0", 0, True)
+    if method == "PM":
+        if qe < k - p:
+            return _Estimate(0.0, "", 0, True)
+        resid = yi - x @ np.linalg.lstsq(x, yi, rcond=None)[0]
+        upper = 1.01 * float(resid @ resid) / (k - p) + float(vi.max())
+        tau2, iterations, converged = _brentq(lambda t: _mr_q(yi, vi, x, t) - (k - p), 0.0, upper,
+                                             1e-14 * float(vi.min()))
+        note = "" if converged else f"PM: the root search for tau² did not converge in {iterations} iterations"
+        return _Estimate(tau2, note, iterations, converged)
+    # REML, from the Hedges estimate as metafor: (RSS_ols - tr(P_ols V)) / (k - p), floored at 0
+    xtx_inv = np.linalg.inv(x.T @ x)
+    resid = yi - x @ (xtx_inv @ (x.T @ yi))
+    tr_pv = float(vi.sum() - np.trace(xtx_inv @ (x.T @ (x * vi[:, None]))))
+    start = max(0.0, (float(resid @ resid) - tr_pv) / (k - p))
+    tau2, iterations, converged = _fisher_scoring(lambda t: _mr_score(yi, vi, x, t), start, float(vi.min()),
+                                                  control.stepadj, control.threshold, control.maxiter)
+    note = "" if converged else f"REML: Fisher scoring did not converge in {iterations} iterations"
+    return _Estimate(tau2, note, iterations, converged)
+
+
+def _regression(yi: np.ndarray, vi: np.ndarray, x: np.ndarray, method: str, test: str,
+                control: _Control = _Control()) -> _Regression:
+    """metafor's ``rma(yi, vi, mods = x, intercept = FALSE, method, test)``."""
+    k, p = x.shape
+    fit = _mr_tau2(yi, vi, x, method, control)
+    if not fit.converged:
+        warnings.warn(f"{method} meta-regression with k={k}: {fit.note}", ConvergenceWarning, stacklevel=3)
+    w, a, beta, _ = _mr_residuals(yi, vi, x, fit.tau2)
+    s2w = 1.0
+    if test in ("knha", "adhoc"):
+        s2w = _knha_scale(yi, w, x @ beta, k - p, test)
+    return _Regression(beta, s2w * a, fit.tau2, k - p, s2w, _mr_q(yi, vi, x, 0.0), fit)
+
+
+def _wald_test(reg: _Regression, contrast: np.ndarray, test: str) -> tuple[float, float, float]:
+    """metafor's omnibus test QM of ``contrast @ beta = 0``: ``(statistic, p, df2)``.
+
+    Chi² on m df for ``test = "z"``; otherwise F = QM / m on (m, k - p) df (``df2``; NaN for chi²).
+    """
+    cb = contrast @ reg.beta
+    qm = float(cb @ np.linalg.solve(contrast @ reg.vb @ contrast.T, cb))
+    m = contrast.shape[0]
+    if test == "z":
+        return qm, float(special.chdtrc(m, qm)), math.nan
+    f = qm / m
+    return f, float(special.fdtrc(m, reg.df, f)), float(reg.df)
+
+
+# --------------------------------------------------------------------------------------------
 # public functions
 
 
@@ -1070,13 +1170,23 @@ def leave_one_out(effects: pd.DataFrame, **meta_kwargs: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def subgroup_differences(effects: pd.DataFrame, subgroup: str, within: str | Sequence[str] | None = None,
-                         **meta_kwargs: Any) -> pd.DataFrame:
-    """Test whether pooled effects differ between subgroups (RevMan's test for subgroup differences).
+TAU2_MODELS = ("separate", "common")
 
-    Each subgroup is pooled with ``meta_kwargs``; the subgroup estimates are then compared by a
+
+def subgroup_differences(effects: pd.DataFrame, subgroup: str, within: str | Sequence[str] | None = None,
+                         tau2: str = "separate", **meta_kwargs: Any) -> pd.DataFrame:
+    """Test whether pooled effects differ between subgroups.
+
+    ``tau2="separate"`` (the default, RevMan's test for subgroup differences): each subgroup is
+    pooled on its own with ``meta_kwargs``; the subgroup estimates are then compared by a
     fixed-effect test: ``Q_between = sum((est_g - est_FE)² / se_g²)`` on ``G - 1`` df, which is
     metafor's ``rma(yi = est, sei = se, method = "FE")$QE``.
+
+    ``tau2="common"``: one mixed-effects model with the subgroup as moderator and one tau² across
+    subgroups, metafor's ``rma(yi, vi, mods = ~ factor(subgroup), method, test)``; the test is
+    its omnibus test of the moderators, ``QM`` (chi² on G - 1 df for ``test = "z"``; for
+    ``knha``, ``t`` and ``adhoc`` an F statistic on (G - 1, k - G) df, as metafor), and the
+    subgroup estimates are those of ``mods = ~ 0 + factor(subgroup)``.
 
     Parameters
     ----------
@@ -1086,6 +1196,8 @@ def subgroup_differences(effects: pd.DataFrame, subgroup: str, within: str | Seq
         The column that defines the subgroups.
     within : str or list of str, optional
         Run one test per group of these columns (e.g. ``["modality", "outcome"]``).
+    tau2 : {"separate", "common"}
+        A tau² per subgroup (RevMan), or one tau² for all (metafor's ``rma(mods = )``).
     **meta_kwargs
         ``method``, ``ci`` (or ``test``), ``alpha`` (or ``level``), ``preset``, ``prediction``, ``control``
         of :func:`meta_analysis`.
@@ -1094,10 +1206,12 @@ def subgroup_differences(effects: pd.DataFrame, subgroup: str, within: str | Seq
     -------
     DataFrame
         One row per ``within`` group: the ``within`` columns, ``subgroup`` (the column name),
-        ``n_subgroups``, ``subgroups`` (each level with its k, estimate and SE), ``q_between``,
-        ``df``, ``p``, ``i2_between`` (%, ``(Q - df) / Q``) and ``note``. A subgroup of one
-        study enters with that study's own estimate and SE (as in RevMan); with fewer than 2
-        subgroups the test is not run (NaN and a note).
+        ``n_subgroups``, ``subgroups`` (each level with its k, estimate and SE), ``q_between``
+        (Q, or metafor's QM: an F value when ``df2`` is not NaN), ``df``, ``p``, ``i2_between``
+        (%, ``(Q - df) / Q``; NaN for the common model), ``note``, ``tau2_model``, ``tau2`` (the
+        common tau²; NaN for separate) and ``df2`` (denominator df of the F test, else NaN). With
+        separate tau², a subgroup of one study enters with that study's own estimate and SE (as
+        in RevMan); with fewer than 2 subgroups the test is not run (NaN and a note).
 
     Examples
     --------
@@ -1108,51 +1222,110 @@ def subgroup_differences(effects: pd.DataFrame, subgroup: str, within: str | Seq
     >>> test[["n_subgroups", "q_between", "df", "p"]].round(4)
        n_subgroups  q_between  df       p
     0            2    14.0833   1  0.0002
+    >>> common = subgroup_differences(eff, "comparator", tau2="common", method="REML", test="z")
+    >>> common[["q_between", "df", "p", "tau2"]].round(4)
+       q_between  df       p  tau2
+    0    14.0833   1  0.0002   0.0
     """
     options = _options(**meta_kwargs)
+    check_choice("tau2", tau2, TAU2_MODELS)
     check_choice("subgroup", subgroup, list(effects.columns))
     within_columns = _check_columns("within", within, effects)
     studies = _studies(effects)
     out_columns = [*within_columns, "subgroup", "n_subgroups", "subgroups", "q_between", "df", "p",
-                   "i2_between", "note"]
+                   "i2_between", "note", "tau2_model", "tau2", "df2"]
     rows = []
     for labels, positions in _groups(effects, within_columns):
         part = effects.iloc[positions]
-        estimates, ses, described, notes = [], [], [], []
-        for level, level_positions in _groups(part, [subgroup]):
-            group = studies.take(positions[level_positions])
-            name = level[0]
-            k = int(group.included.sum())
-            if k == 0:
-                notes.append(f"{name}: no usable rows")
-                continue
-            if k == 1:
-                est = float(group.yi[group.included][0])
-                se = math.sqrt(float(group.vi[group.included][0]))
-            else:
-                try:
-                    result = _analyse(group, options, heterogeneity_ci=False)
-                except StatisticsError as error:
-                    notes.append(f"{name}: {error}")
-                    continue
-                est, se = result.estimate, result.se
-            estimates.append(est)
-            ses.append(se)
-            described.append(f"{name} (k={k}, {est:.4g}, SE {se:.4g})")
         row: dict[str, Any] = dict(zip(within_columns, labels, strict=True))
-        row.update(subgroup=subgroup, n_subgroups=len(estimates), subgroups="; ".join(described))
-        if len(estimates) < 2:
-            notes.append(f"{len(estimates)} subgroup(s) with an estimate: no test")
-            row.update(q_between=math.nan, df=max(len(estimates) - 1, 0), p=math.nan, i2_between=math.nan)
+        if tau2 == "common":
+            row.update(_common_tau2_test(studies, positions, part, subgroup, options))
         else:
-            est_arr, se_arr = np.asarray(estimates), np.asarray(ses)
-            q_between = _q_at(est_arr, se_arr**2, 0.0)
-            df = len(estimates) - 1
-            row.update(q_between=q_between, df=df, p=float(special.chdtrc(df, q_between)),
-                       i2_between=max(0.0, 100 * (q_between - df) / q_between) if q_between > 0 else 0.0)
-        row["note"] = "; ".join(notes)
+            row.update(_separate_tau2_test(studies, positions, part, subgroup, options))
+        row.update(subgroup=subgroup, tau2_model=tau2)
         rows.append(row)
     return pd.DataFrame(rows, columns=out_columns)
+
+
+def _separate_tau2_test(studies: _Studies, positions: np.ndarray, part: pd.DataFrame, subgroup: str,
+                        options: _Options) -> dict[str, Any]:
+    estimates, ses, described, notes = [], [], [], []
+    for level, level_positions in _groups(part, [subgroup]):
+        group = studies.take(positions[level_positions])
+        name = level[0]
+        k = int(group.included.sum())
+        if k == 0:
+            notes.append(f"{name}: no usable rows")
+            continue
+        if k == 1:
+            est = float(group.yi[group.included][0])
+            se = math.sqrt(float(group.vi[group.included][0]))
+        else:
+            try:
+                result = _analyse(group, options, heterogeneity_ci=False)
+            except StatisticsError as error:
+                notes.append(f"{name}: {error}")
+                continue
+            est, se = result.estimate, result.se
+        estimates.append(est)
+        ses.append(se)
+        described.append(f"{name} (k={k}, {est:.4g}, SE {se:.4g})")
+    row: dict[str, Any] = {"n_subgroups": len(estimates), "subgroups": "; ".join(described),
+                           "tau2": math.nan, "df2": math.nan}
+    if len(estimates) < 2:
+        notes.append(f"{len(estimates)} subgroup(s) with an estimate: no test")
+        row.update(q_between=math.nan, df=max(len(estimates) - 1, 0), p=math.nan, i2_between=math.nan)
+    else:
+        est_arr, se_arr = np.asarray(estimates), np.asarray(ses)
+        q_between = _q_at(est_arr, se_arr**2, 0.0)
+        df = len(estimates) - 1
+        row.update(q_between=q_between, df=df, p=float(special.chdtrc(df, q_between)),
+                   i2_between=max(0.0, 100 * (q_between - df) / q_between) if q_between > 0 else 0.0)
+    row["note"] = "; ".join(notes)
+    return row
+
+
+def _common_tau2_test(studies: _Studies, positions: np.ndarray, part: pd.DataFrame, subgroup: str,
+                      options: _Options) -> dict[str, Any]:
+    notes: list[str] = []
+    names, members = [], []
+    for level, level_positions in _groups(part, [subgroup]):
+        group_positions = positions[level_positions]
+        k = int(studies.included[group_positions].sum())
+        if k == 0:
+            notes.append(f"{level[0]}: no usable rows")
+            continue
+        names.append(level[0])
+        members.append(group_positions[studies.included[group_positions]])
+    g = len(names)
+    k = sum(len(m) for m in members)
+    row: dict[str, Any] = {"n_subgroups": g, "i2_between": math.nan}
+    if g < 2 or k <= g:
+        reason = (f"{g} subgroup(s) with an estimate: no test" if g < 2
+                  else f"k={k} studies in {g} subgroups: no residual df for a common tau²")
+        notes.append(reason)
+        row.update(subgroups="", q_between=math.nan, df=max(g - 1, 0), p=math.nan, tau2=math.nan, df2=math.nan,
+                   note="; ".join(notes))
+        return row
+    order = np.concatenate(members)
+    group = studies.take(order)
+    measure = _single_measure(group)
+    _check_instruments(group, measure)
+    x = np.zeros((k, g))
+    start = 0
+    for j, m in enumerate(members):
+        x[start:start + len(m), j] = 1.0
+        start += len(m)
+    reg = _regression(group.yi, group.vi, x, options.method, options.test, options.control)
+    contrast = np.hstack([-np.ones((g - 1, 1)), np.eye(g - 1)])      # each level against the first
+    statistic, p, df2 = _wald_test(reg, contrast, options.test)
+    se = np.sqrt(np.diag(reg.vb))
+    described = [f"{name} (k={len(m)}, {b:.4g}, SE {s:.4g})"
+                 for name, m, b, s in zip(names, members, reg.beta, se, strict=True)]
+    notes.extend(note for note in (reg.estimate.note,) if note)
+    row.update(subgroups="; ".join(described), q_between=statistic, df=g - 1, p=p, tau2=reg.tau2, df2=df2,
+               note="; ".join(notes))
+    return row
 
 
 def egger_test(effects: pd.DataFrame, min_k: int = 10, alpha: float = 0.05) -> EggerResult:
