@@ -355,3 +355,23 @@ for (name in names(k2_escalc)) {
 }
 write_fixture("k2", "Two studies: dat.normand1999 studies 1-2 (MD, tau2 > 0) and the homogeneous set's h1-h2 (MD_HOMOG, tau2 = 0)",
               list(key = c("s1", "s2")), k2_escalc, k2_fits)
+
+# ---- Begg's rank test: ties (normal approximation) and k = 60 (exact, as metafor 3.8's ranktest
+# passes exact = TRUE, and the normal approximation with exact = FALSE) ------------------------
+ties <- data.frame(yi = c(-0.8, -0.5, -0.62, -0.1, -0.3, -0.45, 0.05, -0.2, -0.7, -0.15, -0.35, -0.25),
+                   vi = c(0.2, 0.1, 0.1, 0.02, 0.05, 0.1, 0.01, 0.02, 0.2, 0.05, 0.05, 0.02))
+set.seed(18)
+big <- data.frame(vi = round(runif(60, 0.01, 0.3), 6))
+big$yi <- round(rnorm(60, -0.3 - 0.8 * sqrt(big$vi), sqrt(big$vi + 0.02)), 6)
+rank_record <- function(d, exact, call) {
+  r <- suppressWarnings(ranktest(d$yi, d$vi, exact = exact))
+  list(call = call, yi = d$yi, vi = d$vi, tau = num(r$tau), p = num(r$pval))
+}
+rank_cases <- list(
+  ties = rank_record(ties, TRUE, "ranktest(yi, vi, data = ties)  # ties in vi: cor.test falls back to the normal approximation"),
+  big_exact = rank_record(big, TRUE, "ranktest(yi, vi, data = big)  # metafor 3.8.1: exact = TRUE"),
+  big_normal = rank_record(big, FALSE, "ranktest(yi, vi, data = big, exact = FALSE)"))
+write_fixture("ranktest", "Begg's rank test: a set with tied variances (k = 12) and a simulated set (k = 60, set.seed(18))",
+              list(ties_key = paste0("t", 1:12)),
+              list(TIES = list(call = "ties", yi = ties$yi, vi = ties$vi), BIG = list(call = "big", yi = big$yi, vi = big$vi)),
+              list(), list(cases = rank_cases))

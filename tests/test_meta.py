@@ -23,12 +23,15 @@ from hypothesis import strategies as st
 from lbpevidence.effects import effect_sizes
 from lbpevidence.errors import StatisticsError
 from lbpevidence.meta import (
+    BEGG_COLUMNS,
     EGGER_COLUMNS,
     LEAVE_ONE_OUT_COLUMNS,
     RESULT_COLUMNS,
+    BeggResult,
     ConvergenceWarning,
     EggerResult,
     MetaResult,
+    begg_test,
     egger_test,
     leave_one_out,
     meta_analysis,
@@ -679,3 +682,78 @@ def test_subgroup_differences_common_tau2_needs_residual_df() -> None:
     effects = pd.DataFrame({"arm": ["a", "b"], "yi": [0.1, 0.3], "vi": [0.01, 0.02]})
     row = subgroup_differences(effects, "arm", tau2="common").iloc[0]
     assert math.isnan(row["q_between"]) and "no residual df" in row["note"]
+
+
+# ---- Egger's test, rma form (metafor regtest(model = "rma")) ----------------------------------------
+
+REGTEST_RMA = LOADED["bcg"]["regtest_rma"]
+
+
+@pytest.mark.parametrize("expected", REGTEST_RMA,
+                         ids=[f"{r['measure']}-{r['method']}-{r['test']}" for r in REGTEST_RMA])
+def test_egger_rma_parity(expected: dict) -> None:
+    assert 'model = "rma"' in expected["call"]
+    result = egger_test(effects_of("bcg", expected["measure"]), model="rma", method=expected["method"],
+                        test=expected["test"])
+    assert result.run and result.model == "rma" and result.k == 13
+    assert result.t == pytest.approx(expected["statistic"], rel=1e-6)
+    assert result.p == pytest.approx(expected["p"], rel=1e-6)
+    assert result.intercept == pytest.approx(expected["bias"], rel=1e-6)
+    assert result.se == pytest.approx(expected["bias_se"], rel=1e-6)
+    assert result.tau2 == pytest.approx(expected["tau2"], rel=1e-6, abs=1e-12)
+    for field in ("limit_estimate", "limit_ci_low", "limit_ci_high"):
+        assert getattr(result, field) == pytest.approx(expected[field], rel=1e-6), field
+    if expected["test"] == "z":
+        assert math.isnan(result.df)
+    else:
+        assert result.df == expected["df"] == 11
+    assert list(result.to_frame().columns) == EGGER_COLUMNS
+
+
+def test_egger_rma_defaults_to_metafors_z_test_and_lm_ignores_the_model() -> None:
+    effects = effects_of("bcg", "RR")
+    default = egger_test(effects, model="rma")
+    expected = next(r for r in REGTEST_RMA if (r["measure"], r["method"], r["test"]) == ("RR", "REML", "z"))
+    assert default.t == pytest.approx(expected["statistic"], rel=1e-6)
+    lm = egger_test(effects, model="lm", level=95)
+    assert lm.model == "lm" and lm.t == pytest.approx(LOADED["bcg"]["regtest"]["RR"]["t"], rel=1e-6)
+    with pytest.raises(ValueError, match=re.escape("The value for `model` must be one of ['lm', 'rma'], "
+                                                   "but 'glm' was passed.")):
+        egger_test(effects, model="glm")
+    with pytest.raises(ValueError, match="The value for `method` must be one of"):
+        egger_test(effects, method="ML")
+
+
+# ---- Begg's rank test (metafor ranktest()) -------------------------------------------------------
+
+@pytest.mark.parametrize("measure", ["RR", "OR", "RD"])
+def test_begg_parity(measure: str) -> None:
+    expected = LOADED["bcg"]["ranktest"][measure]
+    result = begg_test(effects_of("bcg", measure))
+    assert isinstance(result, BeggResult) and result.run and result.exact and result.k == 13
+    assert result.tau == pytest.approx(expected["tau"], rel=1e-9)
+    assert result.p == pytest.approx(expected["p"], rel=1e-9)
+    assert list(result.to_frame().columns) == BEGG_COLUMNS
+
+
+RANKTEST = load("ranktest")
+
+
+@pytest.mark.parametrize(("case", "exact"), [("ties", None), ("big_exact", True), ("big_normal", False)])
+def test_begg_ties_and_large_k(case: str, exact: bool | None) -> None:
+    expected = RANKTEST["cases"][case]
+    effects = pd.DataFrame({"yi": expected["yi"], "vi": expected["vi"]})
+    result = begg_test(effects, exact=exact)
+    assert result.exact == (case == "big_exact")
+    assert result.tau == pytest.approx(expected["tau"], rel=1e-9)
+    assert result.p == pytest.approx(expected["p"], rel=1e-9)
+    if case == "big_normal":
+        assert not begg_test(effects).exact       # default: exact only below k = 50, as cor.test
+
+
+def test_begg_not_run_below_min_k() -> None:
+    result = begg_test(effects_of("bcg", "RR").iloc[:6])
+    assert not result.run and result.reason == "Begg needs k >= 10 (k=6)" and math.isnan(result.p)
+    with pytest.raises(ValueError, match=re.escape("The value for `exact` must be one of [None, True, False], "
+                                                   "but 'yes' was passed.")):
+        begg_test(effects_of("bcg", "RR"), exact="yes")
