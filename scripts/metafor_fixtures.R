@@ -375,3 +375,54 @@ write_fixture("ranktest", "Begg's rank test: a set with tied variances (k = 12) 
               list(ties_key = paste0("t", 1:12)),
               list(TIES = list(call = "ties", yi = ties$yi, vi = ties$vi), BIG = list(call = "big", yi = big$yi, vi = big$vi)),
               list(), list(cases = rank_cases))
+
+# ---- inputs as researchers bring them: continuity-correction rules for 2x2 tables, correlations
+# (ZCOR), and mean differences of changes from baseline with an imputed correlation ------------
+cc <- data.frame(key = paste0("c", 1:6),
+                 ai = c(0, 3, 5, 0, 7, 12), n1i = c(25, 40, 60, 30, 80, 12),
+                 ci = c(4, 6, 0, 0, 12, 10), n2i = c(24, 42, 58, 28, 79, 11))
+cc_escalc <- list()
+for (measure in c("RR", "OR", "RD")) for (to in c("only0", "all", "if0all", "none")) for (drop00 in c(FALSE, TRUE)) {
+  for (add in c(0.5, 0.25)) {
+    if (add != 0.5 && (to != "all" || drop00)) next
+    call <- sprintf("escalc(measure = \"%s\", ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = cc, add = %s, to = \"%s\", drop00 = %s)",
+                    measure, format(add), to, drop00)
+    es <- suppressWarnings(escalc(measure = measure, ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = cc,
+                                  add = add, to = to, drop00 = drop00))
+    cc_escalc[[length(cc_escalc) + 1]] <- list(measure = measure, add = add, to = to, drop00 = drop00, call = call,
+                                                yi = as.numeric(es$yi), vi = as.numeric(es$vi))
+  }
+}
+mol <- dat.molloy2014
+zcor <- escalc(measure = "ZCOR", ri = ri, ni = ni, data = mol)
+zcor_fit <- rma(yi, vi, data = zcor, method = "REML", test = "knha", control = ctrl)
+# changes from baseline: per arm escalc("MC", m1i = follow-up, m2i = baseline, sd1i, sd2i, ni, ri),
+# the MD of the changes is the difference of the arms' yi and its variance the sum of their vi
+pp <- data.frame(key = paste0("p", 1:5),
+                 mean_int = c(8.1, 10.2, 6.5, 12.0, 9.4), sd_int = c(4.0, 5.1, 3.9, 6.2, 4.4), n_int = c(40, 55, 32, 80, 61),
+                 baseline_mean_int = c(12.0, 13.1, 11.2, 14.8, 12.9), baseline_sd_int = c(4.2, 4.9, 4.1, 5.8, 4.6),
+                 mean_ctl = c(10.0, 11.9, 9.6, 13.1, 11.0), sd_ctl = c(4.4, 5.0, 4.2, 6.0, 4.1), n_ctl = c(41, 52, 30, 79, 60),
+                 baseline_mean_ctl = c(12.2, 12.8, 11.5, 14.6, 12.7), baseline_sd_ctl = c(4.0, 5.2, 4.0, 6.1, 4.3))
+pp_records <- list()
+for (r in c(0.5, 0.8)) {
+  int <- escalc(measure = "MC", m1i = mean_int, m2i = baseline_mean_int, sd1i = sd_int, sd2i = baseline_sd_int,
+                ni = n_int, ri = rep(r, 5), data = pp)
+  ctl <- escalc(measure = "MC", m1i = mean_ctl, m2i = baseline_mean_ctl, sd1i = sd_ctl, sd2i = baseline_sd_ctl,
+                ni = n_ctl, ri = rep(r, 5), data = pp)
+  yi <- as.numeric(int$yi) - as.numeric(ctl$yi)
+  vi <- as.numeric(int$vi) + as.numeric(ctl$vi)
+  fit <- rma(yi, vi, method = "REML", test = "knha", control = ctrl)
+  pp_records[[length(pp_records) + 1]] <- list(
+    correlation = r,
+    call = sprintf("escalc(\"MC\", m1i = mean_int, m2i = baseline_mean_int, sd1i = sd_int, sd2i = baseline_sd_int, ni = n_int, ri = %s)$yi - (the same for the control arm); vi summed", format(r)),
+    fit_call = sprintf("rma(yi, vi, method = \"REML\", test = \"knha\", control = %s)", ctrl_text),
+    yi = yi, vi = vi, estimate = num(fit$beta), se = num(fit$se), tau2 = num(fit$tau2))
+}
+write_fixture("escalc_inputs",
+              "Inputs as researchers bring them: 2x2 tables under metafor's continuity rules (add, to, drop00); dat.molloy2014 correlations (ZCOR); changes from baseline with an imputed correlation (MC per arm)",
+              list(continuity = as.list(cc), prepost = as.list(pp),
+                   molloy = list(key = paste0(mol$authors, " ", mol$year), ri = mol$ri, ni = mol$ni)),
+              list(ZCOR = list(call = "escalc(measure = \"ZCOR\", ri = ri, ni = ni, data = dat.molloy2014)",
+                               yi = as.numeric(zcor$yi), vi = as.numeric(zcor$vi))),
+              list(fit_record(zcor$yi, zcor$vi, "ZCOR", "REML", "knha", paste0("m", seq_len(nrow(mol))))),
+              list(continuity = cc_escalc, prepost = pp_records))

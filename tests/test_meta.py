@@ -757,3 +757,17 @@ def test_begg_not_run_below_min_k() -> None:
     with pytest.raises(ValueError, match=re.escape("The value for `exact` must be one of [None, True, False], "
                                                    "but 'yes' was passed.")):
         begg_test(effects_of("bcg", "RR"), exact="yes")
+
+
+def test_sei_instead_of_vi_as_metafor() -> None:
+    # rma(yi, sei = ) is rma(yi, vi = sei²); a non-positive sei is listed, not squared away
+    effects = effects_of("bcg", "RR")
+    with_sei = effects.drop(columns="vi").assign(sei=np.sqrt(effects["vi"]))
+    assert meta_analysis(with_sei).estimate == pytest.approx(meta_analysis(effects).estimate, rel=1e-12)
+    bad = with_sei.copy()
+    bad.loc[0, "sei"] = -0.5
+    result = meta_analysis(bad)
+    assert dict(result.excluded) == {"bcg1": "sei is missing or not positive"}
+    with pytest.raises(ValueError, match=re.escape("must have columns ['yi', 'vi'] or ['yi', 'sei'] (see "
+                                                   "effect_sizes()), but a frame without ['vi', 'sei'] was passed.")):
+        meta_analysis(effects.drop(columns=["vi"]))

@@ -418,13 +418,20 @@ def _studies(effects: pd.DataFrame) -> _Studies:
         raise ValueError(
             f"The value for `effects` must be a pandas DataFrame, but {type(effects).__name__} was passed."
         )
-    missing = [column for column in ("yi", "vi") if column not in effects.columns]
+    # metafor's rma(yi, vi) or rma(yi, sei = ): vi is used when both are there (effect_sizes() gives both)
+    variance = "vi" if "vi" in effects.columns else "sei"
+    missing = [column for column in ("yi",) if column not in effects.columns]
+    if variance not in effects.columns:
+        missing += ["vi", "sei"]
     if missing:
-        raise ValueError(f"The value for `effects` must have columns ['yi', 'vi'] (see effect_sizes()), "
-                         f"but a frame without {missing} was passed.")
+        raise ValueError(f"The value for `effects` must have columns ['yi', 'vi'] or ['yi', 'sei'] (see "
+                         f"effect_sizes()), but a frame without {missing} was passed.")
     n = len(effects)
     yi = pd.to_numeric(effects["yi"], errors="coerce").to_numpy(dtype=float)
-    vi = pd.to_numeric(effects["vi"], errors="coerce").to_numpy(dtype=float)
+    vi = pd.to_numeric(effects[variance], errors="coerce").to_numpy(dtype=float)
+    if variance == "sei":
+        with np.errstate(invalid="ignore"):
+            vi = np.where(vi > 0, vi * vi, np.nan)
     labels = np.asarray(effects.index.astype(str), dtype=object)
     if "key" in effects.columns:
         raw_keys = effects["key"].astype(object)
@@ -436,7 +443,7 @@ def _studies(effects: pd.DataFrame) -> _Studies:
     reason = np.full(n, "", dtype=object)
     with np.errstate(invalid="ignore"):
         bad_vi = ~(np.isfinite(vi) & (vi > 0))
-    reason[bad_vi] = "vi is missing or not positive"
+    reason[bad_vi] = f"{variance} is missing or not positive"
     reason[~np.isfinite(yi)] = "yi is missing or not finite"
     if "usable" in effects.columns:
         unusable = ~effects["usable"].eq(True).to_numpy(dtype=bool)
@@ -995,9 +1002,10 @@ def meta_analysis(effects: pd.DataFrame, method: str = "REML", ci: str | None = 
     Parameters
     ----------
     effects : DataFrame
-        Output of :func:`~lbpevidence.effects.effect_sizes`, or any frame with ``yi`` and ``vi``.
-        Optional columns: ``usable`` (rows not True are left out), ``problem`` (the reason),
-        ``key`` (study names; the index otherwise), ``measure``, ``instrument``.
+        Output of :func:`~lbpevidence.effects.effect_sizes`, or any frame with ``yi`` and ``vi``
+        (or ``yi`` and ``sei``, metafor's ``rma(yi, sei = )``). Optional columns: ``usable``
+        (rows not True are left out), ``problem`` (the reason), ``key`` (study names; the index
+        otherwise), ``measure``, ``instrument``.
     method : {"REML", "DL", "PM", "FE"}
         Estimator of tau²: restricted maximum likelihood, DerSimonian-Laird, Paule-Mandel, or
         none (fixed effect).
