@@ -771,3 +771,19 @@ def test_sei_instead_of_vi_as_metafor() -> None:
     with pytest.raises(ValueError, match=re.escape("must have columns ['yi', 'vi'] or ['yi', 'sei'] (see "
                                                    "effect_sizes()), but a frame without ['vi', 'sei'] was passed.")):
         meta_analysis(effects.drop(columns=["vi"]))
+
+
+def test_docs_list_every_argument_with_its_metafor_name() -> None:
+    import inspect
+
+    from lbpevidence.effects import effect_sizes as escalc_like
+
+    doc = (Path(__file__).parent.parent / "docs" / "meta-analysis.md").read_text()
+    for function in (meta_analysis, subgroup_differences, egger_test, begg_test, escalc_like):
+        for name in inspect.signature(function).parameters:
+            if name in ("effects", "data", "meta_kwargs"):
+                continue
+            assert f"`{name}" in doc, (function.__name__, name)
+    for metafor_name in ('test="knha"', 'test="adhoc"', 'test="t"', "level=95", "regtest(", "ranktest(",
+                         "mods = ~ factor(subgroup)", "confint(", "leave1out()", "escalc(", "`m1i`", "`ai`"):
+        assert metafor_name in doc, metafor_name
