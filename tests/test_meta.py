@@ -787,3 +787,18 @@ def test_docs_list_every_argument_with_its_metafor_name() -> None:
     for metafor_name in ('test="knha"', 'test="adhoc"', 'test="t"', "level=95", "regtest(", "ranktest(",
                          "mods = ~ factor(subgroup)", "confint(", "leave1out()", "escalc(", "`m1i`", "`ai`"):
         assert metafor_name in doc, metafor_name
+
+
+@pytest.mark.parametrize(("yi", "vi"), [((0.0, 100.0), (1e-9, 1e3)), ((0.0, 3.0), (1e-6, 1e11)),
+                                        ((0.0, 1e6), (1e-6, 1e11)), ((1.0, 1.5), (0.01, 0.02))])
+def test_reml_two_studies_closed_form_across_extreme_variances(yi: tuple, vi: tuple) -> None:
+    # For k = 2 the restricted likelihood depends on d = y1 - y2 alone, with variance v1 + v2 + 2 tau²,
+    # so REML's tau² = max(0, (d² - v1 - v2) / 2). Weights 1e12 or more apart used to cancel
+    # tr(P) and tr(PP) to 0 (ZeroDivisionError).
+    expected = max(0.0, ((yi[0] - yi[1]) ** 2 - vi[0] - vi[1]) / 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        result = meta_analysis(pd.DataFrame({"yi": yi, "vi": vi}), method="REML", test="z")
+    assert result.converged
+    assert result.tau2 == pytest.approx(expected, rel=1e-9, abs=1e-12 * min(vi))
+    assert result.typical_vi > 0 and math.isfinite(result.i2)

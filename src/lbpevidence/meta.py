@@ -539,10 +539,21 @@ def _reml_score(yi: np.ndarray, vi: np.ndarray, tau2: float) -> tuple[float, flo
     w = 1.0 / (vi + tau2)
     sw = w.sum()
     py = w * (yi - (w @ yi) / sw)           # P y, with P = W - w w' / sum(w)
-    w2 = float(w @ w)
-    tr_p = float(sw - w2 / sw)
-    tr_pp = w2 - 2 * float((w * w) @ w) / sw + (w2 / sw) ** 2
-    return float(py @ py) - tr_p, float(tr_pp), tr_p
+    # tr(P) = sum w_i s_i / sw and tr(PP) = sum w_i² (s_i² + q_i) / sw², with s_i and q_i the sums
+    # of w and w² over the other studies: sums of positive terms, so that one study with a weight
+    # many orders above the others does not cancel the rest away (sw - w_i would).
+    s_others = _sum_of_others(w)
+    q_others = _sum_of_others(w * w)
+    tr_p = float(w @ s_others) / sw
+    tr_pp = float((w * w) @ (s_others * s_others + q_others)) / (sw * sw)
+    return float(py @ py) - tr_p, tr_pp, tr_p
+
+
+def _sum_of_others(values: np.ndarray) -> np.ndarray:
+    """``sum(values) - values[i]`` for each i, without the subtraction (prefix + suffix sums)."""
+    before = np.concatenate([[0.0], np.cumsum(values[:-1])])
+    after = np.concatenate([np.cumsum(values[::-1])[::-1][1:], [0.0]])
+    return before + after
 
 
 @dataclass(frozen=True)
@@ -590,6 +601,8 @@ def _fisher_scoring(score: Any, tau2: float, vmin: float, step_factor: float, th
     score_tol = math.sqrt(threshold)
     for iteration in range(1, maxiter + 1):
         value, information, tr_p = score(tau2)
+        if not information > 0:                # no curvature left to scale a step by
+            return tau2, iteration, False
         step = step_factor * value / information
         if tau2 + step < 0:
             # metafor halves such steps and creeps towards 0; when the score at 0 already points
@@ -709,7 +722,7 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str, test: str, alpha: float,
     w_fe = 1.0 / vi
     sw_fe = float(w_fe.sum())
     q = _q_at(yi, vi, 0.0)
-    tr_p = sw_fe - float(w_fe @ w_fe) / sw_fe
+    tr_p = float(w_fe @ _sum_of_others(w_fe)) / sw_fe       # sw - sum(w²)/sw, without the cancellation
     typical_vi = (k - 1) / tr_p
 
     iterations, converged = 0, True
