@@ -537,15 +537,21 @@ def _reml_score(yi: np.ndarray, vi: np.ndarray, tau2: float) -> tuple[float, flo
     """Return ``(y'PPy - tr(P), tr(PP), tr(P))``: twice the REML score, twice the Fisher information,
     and the scale of the score's two terms."""
     w = 1.0 / (vi + tau2)
-    sw = w.sum()
+    sw = float(w.sum())
     py = w * (yi - (w @ yi) / sw)           # P y, with P = W - w w' / sum(w)
-    # tr(P) = sum w_i s_i / sw and tr(PP) = sum w_i² (s_i² + q_i) / sw², with s_i and q_i the sums
-    # of w and w² over the other studies: sums of positive terms, so that one study with a weight
-    # many orders above the others does not cancel the rest away (sw - w_i would).
-    s_others = _sum_of_others(w)
-    q_others = _sum_of_others(w * w)
-    tr_p = float(w @ s_others) / sw
-    tr_pp = float((w * w) @ (s_others * s_others + q_others)) / (sw * sw)
+    ww = w * w
+    w2 = float(ww.sum())
+    tr_p = sw - w2 / sw
+    tr_pp = w2 - 2 * float(ww @ w) / sw + (w2 / sw) ** 2
+    if tr_p <= 1e-4 * sw or tr_pp <= 1e-4 * w2:
+        # One weight dwarfs the rest and the differences above cancel: tr(P) = sum w_i s_i / sw and
+        # tr(PP) = sum w_i² (s_i² + q_i) / sw², with s_i and q_i the sums of w and w² over the other
+        # studies, are sums of positive terms. (Above the 1e-4 cut the plain forms lose at most
+        # ~1e-12 relatively, and are cheaper.)
+        s_others = _sum_of_others(w)
+        q_others = _sum_of_others(ww)
+        tr_p = float(w @ s_others) / sw
+        tr_pp = float(ww @ (s_others * s_others + q_others)) / (sw * sw)
     return float(py @ py) - tr_p, tr_pp, tr_p
 
 
@@ -722,7 +728,9 @@ def _pool(yi: np.ndarray, vi: np.ndarray, method: str, test: str, alpha: float,
     w_fe = 1.0 / vi
     sw_fe = float(w_fe.sum())
     q = _q_at(yi, vi, 0.0)
-    tr_p = float(w_fe @ _sum_of_others(w_fe)) / sw_fe       # sw - sum(w²)/sw, without the cancellation
+    tr_p = sw_fe - float(w_fe @ w_fe) / sw_fe
+    if tr_p <= 1e-4 * sw_fe:                # one weight dwarfs the rest: without the cancellation
+        tr_p = float(w_fe @ _sum_of_others(w_fe)) / sw_fe
     typical_vi = (k - 1) / tr_p
 
     iterations, converged = 0, True
