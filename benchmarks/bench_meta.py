@@ -3,7 +3,9 @@
 Run:  PYTHONPATH=src python benchmarks/bench_meta.py [--repeats N]
 
 Simulated studies (seeded): true effects from N(-0.3, 0.1), within-study variances from
-U(0.01, 0.2). Each row of the table is the median of the repeats, in milliseconds, for one call
+U(0.01, 0.2); one row puts vi = 1e11 on one study (where REML's stopping rule used to stop early),
+one uses the modified HKSJ interval (its first column is then REML + hksj-modified). Each row of
+the table is the median of the repeats, in milliseconds, for one call
 of meta_analysis() (which includes the Q-profile CI of tau² and the prediction interval) or of
 meta_by() over 1,000 groups of 5 studies. The target is REML + HKSJ on 1,000 studies under 50 ms.
 """
@@ -62,6 +64,16 @@ def main() -> None:
         reml = median_ms(lambda d=data: meta_analysis(d, method="REML", ci="hksj"), args.repeats)
         dl = median_ms(lambda d=data: meta_analysis(d, method="DL", ci="wald"), args.repeats)
         rows.append((f"meta_analysis, k = {k:,}", reml, dl))
+    # issue #18: one study with a huge variance (the scale-free REML stop) and the modified HKSJ CI
+    huge = simulate(1_000)
+    huge.loc[0, "vi"] = 1e11
+    reml = median_ms(lambda: meta_analysis(huge, method="REML", ci="hksj"), args.repeats)
+    dl = median_ms(lambda: meta_analysis(huge, method="DL", ci="wald"), args.repeats)
+    rows.append(("k = 1,000, one vi = 1e11", reml, dl))
+    data = simulate(1_000)
+    modified = median_ms(lambda: meta_analysis(data, method="REML", ci="hksj-modified"), args.repeats)
+    dl = median_ms(lambda: meta_analysis(data, method="DL", ci="wald"), args.repeats)
+    rows.append(("k = 1,000, REML + hksj-modified", modified, dl))
     grouped = simulate(5_000, groups=1_000)
     few = max(3, args.repeats // 5)           # meta_by is slower: fewer repeats
     reml = median_ms(lambda: meta_by(grouped, by="group", method="REML", ci="hksj"), few)

@@ -329,7 +329,7 @@ def test_output_columns_and_copy() -> None:
 
 
 def test_bad_measure_argument_seaborn_style() -> None:
-    message = ("The value for `measure` must be one of ['MD', 'MD100', 'SMD', 'RR', 'OR', 'RD'], "
+    message = ("The value for `measure` must be one of ['MD', 'MD100', 'SMD', 'RR', 'OR', 'RD', 'ZCOR'], "
                "but 'XYZ' was passed.")
     with pytest.raises(ValueError, match=re.escape(message)):
         effect_sizes(pd.DataFrame([good_arm_row("a")]), measure="XYZ")
@@ -340,3 +340,139 @@ def test_bad_measure_argument_seaborn_style() -> None:
 def test_rows_to_problems_needs_effects() -> None:
     with pytest.raises(ValueError, match="output of effect_sizes"):
         rows_to_problems(pd.DataFrame({"key": ["a"]}))
+
+
+# ---- inputs as researchers bring them (issue #18) ---------------------------------------------------
+
+INPUTS = load("escalc_inputs")
+
+
+def test_metafor_column_names_give_metafors_numbers() -> None:
+    # dat.normand1999 under escalc's own argument names (m1i, sd1i, n1i, ...) and dat.bcg as ai, bi, ci, di.
+    nd = load("normand1999")
+    arms = pd.DataFrame({k: nd["data"][k] for k in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")})
+    for measure in ("MD", "SMD"):
+        out = effect_sizes(arms, measure)
+        np.testing.assert_allclose(out["yi"], nd["escalc"][measure]["yi"], rtol=1e-9)
+        np.testing.assert_allclose(out["vi"], nd["escalc"][measure]["vi"], rtol=1e-9)
+    bcg = load("bcg")
+    table = pd.DataFrame({"ai": bcg["data"]["tpos"], "bi": bcg["data"]["tneg"], "ci": bcg["data"]["cpos"],
+                          "di": bcg["data"]["cneg"]})
+    for measure in ("RR", "OR", "RD"):
+        out = effect_sizes(table, measure)
+        assert out["usable"].all()
+        np.testing.assert_allclose(out["yi"], bcg["escalc"][measure]["yi"], rtol=1e-9)
+        np.testing.assert_allclose(out["vi"], bcg["escalc"][measure]["vi"], rtol=1e-9)
+    assert list(out.columns[:4]) == ["ai", "bi", "ci", "di"]          # the input columns are kept as given
+    problems = rows_to_problems(effect_sizes(table.assign(bi=[-1] + [5] * 12), "RR"))
+    assert [(p.field, p.found) for p in problems] == [("bi", "-1")]
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    ({"yi": [0.1], "vi": [0.01]},
+     "The value for `data` must hold the data effect_sizes() computes from, but a frame with metafor's effect "
+     "columns ['yi', 'vi'] was passed: pass it to meta_analysis() as it is (yi with vi or sei)"),
+    ({"yi": [0.1], "sei": [0.1]}, "effect columns ['yi', 'sei'] was passed"),
+    ({"m1i": [1.0], "mean_int": [1.0]},
+     "The value for `data` must name each input once, but both 'm1i' (metafor's name) and 'mean_int' were "
+     "passed: keep one of them."),
+    ({"ai": [1], "bi": [5], "n1i": [6]},
+     "The value for `data` must give group sizes once, but both 'bi' (non-events) and 'n1i' were passed"),
+    ({"bi": [5], "di": [6]}, "The value for `data` must give 'ai' with 'bi' (metafor's 2x2 table ai, bi, ci, di)"),
+])
+def test_metafor_columns_refused_with_what_to_use(columns: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        effect_sizes(pd.DataFrame(columns), "RR")
+
+
+def test_no_effect_data_names_the_columns_to_use() -> None:
+    out = effect_sizes(pd.DataFrame({"key": ["a"], "arm_mean": [3.0]}), "MD")
+    assert not out.loc[0, "usable"]
+    for name in ("mean_int", "m1i", "ai, bi, ci, di", "ri, ni", "effect_type"):
+        assert name in out.loc[0, "problem"]
+
+
+CONTINUITY = INPUTS["continuity"]
+
+
+@pytest.mark.parametrize("case", CONTINUITY,
+                         ids=[f"{c['measure']}-{c['to']}-add{c['add']}-drop00{c['drop00']}" for c in CONTINUITY])
+def test_continuity_correction_rules_parity(case: dict) -> None:
+    assert f'to = "{case["to"]}"' in case["call"]
+    data = INPUTS["data"]["continuity"]
+    rows = pd.DataFrame({"key": data["key"], "ai": data["ai"], "n1i": data["n1i"], "ci": data["ci"],
+                         "n2i": data["n2i"]})
+    out = effect_sizes(rows, case["measure"], add=case["add"], to=case["to"], drop00=case["drop00"])
+    expected_yi = np.array([np.nan if v is None else v for v in case["yi"]], dtype=float)
+    expected_vi = np.array([np.nan if v is None else v for v in case["vi"]], dtype=float)
+    # metafor gives NA (or an infinite log ratio) where no value can be computed; we mark the row unusable
+    computable = np.isfinite(expected_yi) & np.isfinite(expected_vi) & (expected_vi > 0)
+    assert out["usable"].tolist() == computable.tolist()
+    np.testing.assert_allclose(out["yi"][computable], expected_yi[computable], rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(out["vi"][computable], expected_vi[computable], rtol=1e-9)
+    for problem in out.loc[~out["usable"], "problem"]:
+        assert "dropped (drop00=True)" in problem or "zero cell without a continuity correction" in problem \
+            or "variance is not positive" in problem
+    assert out.attrs["escalc"]["to"] == case["to"]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"to": "some"}, "The value for `to` must be one of ['only0', 'all', 'if0all', 'none'], but 'some' was passed."),
+    ({"add": -1}, "The value for `add` must be a number >= 0, but -1 was passed."),
+    ({"drop00": "yes"}, "The value for `drop00` must be one of [False, True], but 'yes' was passed."),
+    ({"baseline_correlation": 1.5},
+     "The value for `baseline_correlation` must be None or a number between -1 and 1, but 1.5 was passed."),
+])
+def test_escalc_options_seaborn_style(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        effect_sizes(pd.DataFrame([good_arm_row("a")]), "MD", **kwargs)
+
+
+def test_zcor_parity_and_pooled() -> None:
+    molloy = INPUTS["data"]["molloy"]
+    rows = pd.DataFrame({"key": molloy["key"], "ri": molloy["ri"], "ni": molloy["ni"]})
+    out = effect_sizes(rows, "ZCOR")
+    assert out["usable"].all()
+    np.testing.assert_allclose(out["yi"], INPUTS["escalc"]["ZCOR"]["yi"], rtol=1e-9)
+    np.testing.assert_allclose(out["vi"], INPUTS["escalc"]["ZCOR"]["vi"], rtol=1e-9)
+    expected = INPUTS["fits"][0]
+    from lbpevidence.meta import meta_analysis
+
+    result = meta_analysis(out, method="REML", test="knha")
+    assert result.measure == "ZCOR"
+    for field in ("estimate", "se", "tau2", "ci_low", "ci_high"):
+        assert getattr(result, field) == pytest.approx(expected[field], rel=1e-6), field
+    bad = effect_sizes(pd.DataFrame({"ri": [1.0, 0.3, 0.2], "ni": [20, 3, np.nan]}), "ZCOR")
+    assert bad["problem"].tolist() == ["ri must be strictly between -1 and 1 (found 1)",
+                                       "ni must be > 3 for ZCOR (found 3)", "ni is missing"]
+    assert "use measure ZCOR" in effect_sizes(rows.iloc[:1], "MD").loc[0, "problem"]
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_change_from_baseline_with_imputed_correlation(index: int) -> None:
+    expected = INPUTS["prepost"][index]
+    data = pd.DataFrame(INPUTS["data"]["prepost"])
+    r = expected["correlation"]
+    imputed = effect_sizes(data, "MD", baseline_correlation=r)
+    per_row = effect_sizes(data.assign(baseline_correlation=r), "MD")
+    for out in (imputed, per_row):
+        assert out["usable"].all()
+        np.testing.assert_allclose(out["yi"], expected["yi"], rtol=1e-9)
+        np.testing.assert_allclose(out["vi"], expected["vi"], rtol=1e-9)
+    from lbpevidence.meta import meta_analysis
+
+    result = meta_analysis(imputed)
+    assert result.estimate == pytest.approx(expected["estimate"], rel=1e-6)
+    assert result.se == pytest.approx(expected["se"], rel=1e-6)
+
+
+def test_change_from_baseline_needs_a_correlation_and_no_smd() -> None:
+    data = pd.DataFrame(INPUTS["data"]["prepost"]).iloc[:1]
+    out = effect_sizes(data, "MD")
+    assert not out.loc[0, "usable"] and "baseline_correlation is missing" in out.loc[0, "problem"]
+    problems = rows_to_problems(out)
+    assert [p.field for p in problems] == ["baseline_correlation"]
+    smd = effect_sizes(data, "SMD", baseline_correlation=0.5)
+    assert "SMD is not computed from baseline and follow-up values" in smd.loc[0, "problem"]
+    bad = effect_sizes(data.assign(baseline_correlation=1.2), "MD")
+    assert "baseline_correlation must be between -1 and 1 (found 1.2)" in bad.loc[0, "problem"]

@@ -275,6 +275,7 @@ def test_two_trials_are_flagged_few_studies_with_a_sensitivity_analysis():
     assert bool(row["few_studies"]) and row["basis"] == "pooled"
     # fixed effect with equal variances: the mean, -20, with SE sqrt(4/2) = 1.414 -> CI -22.8 to -17.2
     assert row["sensitivity"].startswith("fixed effect -20.0 (-22.8 to -17.2)")
+    assert "REML with the modified Knapp-Hartung CI" in row["sensitivity"]
     assert "REML with a Wald CI" in row["sensitivity"]
 
 

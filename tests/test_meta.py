@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,15 @@ from hypothesis import strategies as st
 from lbpevidence.effects import effect_sizes
 from lbpevidence.errors import StatisticsError
 from lbpevidence.meta import (
+    BEGG_COLUMNS,
     EGGER_COLUMNS,
     LEAVE_ONE_OUT_COLUMNS,
     RESULT_COLUMNS,
+    BeggResult,
+    ConvergenceWarning,
     EggerResult,
     MetaResult,
+    begg_test,
     egger_test,
     leave_one_out,
     meta_analysis,
@@ -35,8 +40,8 @@ from lbpevidence.meta import (
 )
 
 DATA = Path(__file__).parent / "data"
-FIXTURES = ("bcg", "normand1999", "homogeneous", "zero_cell", "wide_tau2", "reml_stepadj")
-CI = {"z": "wald", "knha": "hksj"}
+FIXTURES = ("bcg", "normand1999", "homogeneous", "zero_cell", "wide_tau2", "reml_stepadj", "stress", "k2")
+CI = {"z": "wald", "knha": "hksj", "t": "t", "adhoc": "hksj-modified"}
 
 
 def load(name: str) -> dict:
@@ -55,16 +60,18 @@ def effects_of(name: str, measure: str) -> pd.DataFrame:
 
 
 FITS = [(name, i) for name in FIXTURES for i in range(len(LOADED[name]["fits"]))]
+# leave1out() with k = 2 refits one study (metafor's k = 1 "fit"); leave_one_out() gives NaN and a note
+LOO_FITS = [(name, i) for name, i in FITS if LOADED[name]["fits"][i]["k"] > 2]
 
 
 def fit_id(case: tuple[str, int]) -> str:
     fit = LOADED[case[0]]["fits"][case[1]]
-    return f"{case[0]}-{fit['measure']}-{fit['method']}-{fit['test']}"
+    return f"{case[0]}-{fit['measure']}-{fit['method']}-{fit['test']}-{fit['level']}"
 
 
 def tolerance(method: str) -> float:
-    # closed forms at 1e-6 relative; iterative estimators (REML, PM) at 1e-5
-    return 1e-5 if method in ("REML", "PM") else 1e-6
+    # 1e-6 relative for every estimator: the fixtures ran metafor with threshold = tol = 1e-12
+    return 1e-6
 
 
 def close(actual: float, expected: float | None, rel: float, scale: float) -> bool:
@@ -82,6 +89,8 @@ def test_fixtures_record_their_provenance() -> None:
         assert "threshold = 1e-12" in fixture["control"]
         for fit in fixture["fits"]:
             assert fit["calls"]["fit"].startswith("rma(")
+            assert f'test = "{fit["test"]}"' in fit["calls"]["fit"]
+            assert ("level = " in fit["calls"]["fit"]) == (fit["level"] != 95)
 
 
 # ---- parity with metafor: every measure x estimator x CI method --------------------------
@@ -91,7 +100,13 @@ def test_meta_analysis_parity(case: tuple[str, int]) -> None:
     name, index = case
     expected = LOADED[name]["fits"][index]
     effects = effects_of(name, expected["measure"])
-    result = meta_analysis(effects, method=expected["method"], ci=CI[expected["test"]])
+    # metafor's argument names (test, level), and ours (ci, alpha), give the same result
+    result = meta_analysis(effects, method=expected["method"], test=expected["test"], level=expected["level"])
+    ours = meta_analysis(effects, method=expected["method"], ci=CI[expected["test"]],
+                         alpha=(100 - expected["level"]) / 100)
+    assert result == ours
+    assert result.converged and result.test == expected["test"] and result.level == pytest.approx(expected["level"])
+    assert result.ci_df == pytest.approx(expected["ddf"]) if expected["test"] != "z" else math.isnan(result.ci_df)
     rel = tolerance(expected["method"])
     scale = float(np.mean(effects["vi"]))
     fields = ["estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "h2", "q", "q_pvalue",
@@ -103,6 +118,10 @@ def test_meta_analysis_parity(case: tuple[str, int]) -> None:
     assert result.k == expected["k"]
     assert result.q_df == expected["q_df"]
     assert result.method == expected["method"] and result.ci_method == CI[expected["test"]]
+    if expected["method"] != "FE" and expected["test"] in ("knha", "adhoc"):
+        # the scaling factor itself, through the SE: s2w = (se / se_unscaled)²
+        unscaled = meta_analysis(effects, method=expected["method"], test="t")
+        assert (result.se / unscaled.se) ** 2 == pytest.approx(expected["s2w"], rel=1e-6, abs=1e-12)
     assert result.measure == expected["measure"]
     np.testing.assert_allclose(result.weights, expected["weights"], rtol=rel)
     assert result.keys == tuple(LOADED[name]["data"]["key"])
@@ -118,12 +137,12 @@ def test_meta_analysis_parity(case: tuple[str, int]) -> None:
             assert close(getattr(result, field), confint[field], 1e-5, 100.0), (field, getattr(result, field))
 
 
-@pytest.mark.parametrize("case", FITS, ids=[fit_id(c) for c in FITS])
+@pytest.mark.parametrize("case", LOO_FITS, ids=[fit_id(c) for c in LOO_FITS])
 def test_leave_one_out_parity(case: tuple[str, int]) -> None:
     name, index = case
     expected = LOADED[name]["fits"][index]
     effects = effects_of(name, expected["measure"])
-    table = leave_one_out(effects, method=expected["method"], ci=CI[expected["test"]])
+    table = leave_one_out(effects, method=expected["method"], test=expected["test"], level=expected["level"])
     assert list(table.columns) == LEAVE_ONE_OUT_COLUMNS
     l1o = expected["leave1out"]
     assert table["omitted"].tolist() == l1o["slab"]
@@ -138,7 +157,7 @@ def test_leave_one_out_parity(case: tuple[str, int]) -> None:
 
 def test_presets_reproduce_their_methods() -> None:
     effects = effects_of("bcg", "RR")
-    fits = {(f["measure"], f["method"], f["test"]): f for f in LOADED["bcg"]["fits"]}
+    fits = {(f["measure"], f["method"], f["test"]): f for f in LOADED["bcg"]["fits"] if f["level"] == 95}
     revman = meta_analysis(effects, method="PM", ci="hksj", preset="revman5")
     assert (revman.method, revman.ci_method) == ("DL", "wald")
     assert revman.ci_low == pytest.approx(fits[("RR", "DL", "z")]["ci_low"], rel=1e-6)
@@ -293,7 +312,22 @@ def test_mixed_measures_raise() -> None:
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"method": "XYZ"},
      "The value for `method` must be one of ['FE', 'DL', 'REML', 'PM'], but 'XYZ' was passed."),
-    ({"ci": "t"}, "The value for `ci` must be one of ['wald', 'hksj'], but 't' was passed."),
+    ({"ci": "knha"},
+     "The value for `ci` must be one of ['wald', 'hksj', 't', 'hksj-modified'], but 'knha' was passed."),
+    ({"test": "hksj"}, "The value for `test` must be one of ['z', 'knha', 't', 'adhoc'], but 'hksj' was passed."),
+    ({"ci": "wald", "test": "knha"},
+     "The values for `ci` and `test` disagree: ci='wald' is test='z', but test='knha' was passed; pass one of them."),
+    ({"level": 0.3}, "The value for `level` must be a confidence level in percent, 1 < level < 100 "
+                     "(or, as metafor reads it, a proportion 0.5 < level < 1), but 0.3 was passed."),
+    ({"level": 100}, "The value for `level` must be a confidence level in percent"),
+    ({"level": 95, "alpha": 0.1},
+     "The values for `alpha` and `level` disagree: level=95 means alpha=0.05, but alpha=0.1 was passed"),
+    ({"control": {"tol": 1e-8}},
+     "The value for `control key` must be one of ['threshold', 'maxiter', 'stepadj'], but 'tol' was passed."),
+    ({"control": {"maxiter": 0}}, "The value for `control['maxiter']` must be an integer >= 1, but 0 was passed."),
+    ({"control": {"stepadj": 2}}, "The value for `control['stepadj']` must be a number in (0, 1], but 2 was passed."),
+    ({"control": {"threshold": -1}}, "The value for `control['threshold']` must be a number between 0 and 1"),
+    ({"control": [1]}, "The value for `control` must be a dict with keys among"),
     ({"preset": "revman"},
      "The value for `preset` must be one of [None, 'cochrane2025', 'revman5'], but 'revman' was passed."),
     ({"alpha": 1.5}, "The value for `alpha` must be a number between 0 and 1, but 1.5 was passed."),
@@ -488,3 +522,283 @@ def test_meta_by_on_a_result_column_name_keeps_one_column() -> None:
     table = meta_by(effects, by=["measure"])
     assert list(table.columns).count("measure") == 1
     assert table.set_index("measure").loc["MD", "k"] == 3
+
+
+# ---- convergence (issue #18) ----------------------------------------------------------------------
+
+SWEEP = LOADED["stress"]["sweep"]
+
+
+def test_stress_sweep_matches_metafor_where_one_variance_is_huge() -> None:
+    # vi = 1e11 on each study of four data sets in turn. A stop scaled by mean(vi) left REML up to
+    # 99.97% off here (bcg RD, study 4: 5.03e-07 against metafor's 1.58e-03), without a warning.
+    sources = {(name, measure): effects_of(name, measure) for name, measure in
+               {(s["source"], s["measure"]) for s in SWEEP}}
+    assert len(SWEEP) == 2 * (13 + 13 + 13 + 9)
+    for case in SWEEP:
+        assert "replace(vi, " in case["call"] and "threshold = 1e-12" in case["call"]
+        effects = sources[(case["source"], case["measure"])].copy()
+        effects.loc[case["position"] - 1, "vi"] = 1e11
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            result = meta_analysis(effects, method=case["method"], test="z")
+        assert result.converged, case
+        assert result.tau2 == pytest.approx(case["tau2"], rel=1e-6), case
+        assert result.estimate == pytest.approx(case["estimate"], rel=1e-6), case
+        assert result.se == pytest.approx(case["se"], rel=1e-6), case
+
+
+def test_stopping_rule_is_scale_free() -> None:
+    # The same data rescaled by 1e-6 and 1e6 (yi x f, vi x f²): tau2 scales by f², iterations do not change.
+    fits = {f["measure"]: f for f in LOADED["stress"]["fits"] if (f["method"], f["test"]) == ("REML", "z")}
+    results = {name: meta_analysis(effects_of("stress", name), method="REML", test="z")
+               for name in ("RR", "RR_SMALL", "RR_LARGE")}
+    for name, factor in (("RR", 1.0), ("RR_SMALL", 1e-6), ("RR_LARGE", 1e6)):
+        assert results[name].tau2 == pytest.approx(fits[name]["tau2"], rel=1e-6)
+        assert results[name].tau2 == pytest.approx(fits["RR"]["tau2"] * factor**2, rel=1e-6)
+    assert results["RR_SMALL"].iterations == results["RR"].iterations == results["RR_LARGE"].iterations
+
+
+def test_iterations_and_converged_are_reported() -> None:
+    effects = effects_of("bcg", "RR")
+    reml = meta_analysis(effects, method="REML")
+    assert reml.converged and reml.iterations >= 2
+    pm = meta_analysis(effects, method="PM")
+    assert pm.converged and pm.iterations >= 1
+    for method in ("DL", "FE"):
+        result = meta_analysis(effects, method=method)
+        assert result.converged and result.iterations == 0
+    frame = reml.to_frame()
+    assert frame.loc[0, "converged"] and frame.loc[0, "iterations"] == reml.iterations
+    table = meta_by(effects.assign(group="g"), by="group")
+    assert table.loc[0, "iterations"] == reml.iterations
+
+
+def test_not_converged_warns_and_says_so() -> None:
+    effects = effects_of("bcg", "RR")
+    with pytest.warns(ConvergenceWarning, match=r"REML with k=13: REML: Fisher scoring did not converge in 2 "):
+        result = meta_analysis(effects, method="REML", control={"maxiter": 2})
+    assert not result.converged and result.iterations == 2
+    assert "did not converge in 2 iterations" in result.note
+    assert "tau² is the last iterate" in result.note
+    expected = next(f for f in LOADED["bcg"]["fits"] if (f["measure"], f["method"], f["test"], f["level"])
+                    == ("RR", "REML", "knha", 95))
+    assert result.tau2 != pytest.approx(expected["tau2"], rel=1e-6)
+    with pytest.warns(ConvergenceWarning):
+        leave_one_out(effects, method="REML", control={"maxiter": 2})
+
+
+def test_control_stepadj_as_metafor() -> None:
+    # Asked for, stepadj = 0.5 is what metafor ran for this fixture; no fallback note is needed.
+    fixture = LOADED["reml_stepadj"]
+    expected = fixture["fits"][0]
+    assert "stepadj = 0.5" in expected["calls"]["fit"]
+    result = meta_analysis(effects_of("reml_stepadj", "MD"), method="REML", test="z", control={"stepadj": 0.5})
+    assert result.converged and result.note == ""
+    assert result.tau2 == pytest.approx(expected["tau2"], rel=1e-9)
+    # full steps only, as metafor's default: no convergence, and said so
+    with pytest.warns(ConvergenceWarning):
+        full = meta_analysis(effects_of("reml_stepadj", "MD"), method="REML", test="z", control={"stepadj": 1})
+    assert not full.converged
+
+
+# ---- the modified Knapp-Hartung interval (test = "adhoc") ------------------------------------------
+
+def _fit(name: str, measure: str, method: str, test: str) -> dict:
+    return next(f for f in LOADED[name]["fits"]
+                if (f["measure"], f["method"], f["test"], f["level"]) == (measure, method, test, 95))
+
+
+@pytest.mark.parametrize("measure", ["MD", "MD_HOMOG"])
+@pytest.mark.parametrize("method", ["FE", "REML"])
+def test_two_studies_sensitivity_analysis(method: str, measure: str) -> None:
+    # The k = 2 sensitivity analysis: fixed effect, and REML with the modified Knapp-Hartung CI,
+    # against metafor on two studies (the k2 fixture; in MD_HOMOG the KH factor is below 1).
+    expected = _fit("k2", measure, method, "adhoc")
+    if measure == "MD_HOMOG":
+        assert _fit("k2", measure, method, "knha")["s2w"] < 1 and expected["s2w"] == 1
+    effects = effects_of("k2", measure)
+    result = meta_analysis(effects, method=method, ci="hksj-modified")
+    assert result.k == 2 and result.ci_method == "hksj-modified" and result.test == "adhoc"
+    for field in ("estimate", "se", "ci_low", "ci_high", "tau2", "pvalue"):
+        assert getattr(result, field) == pytest.approx(expected[field], rel=1e-6, abs=1e-12), field
+    assert "modified Hartung-Knapp-Sidik-Jonkman" in result.summary()
+
+
+def test_adhoc_is_never_narrower_than_t_nor_than_knha() -> None:
+    for name in FIXTURES:
+        for fit in LOADED[name]["fits"]:
+            if fit["test"] != "adhoc" or fit["level"] != 95:
+                continue
+            knha, t = _fit(name, fit["measure"], fit["method"], "knha"), _fit(name, fit["measure"], fit["method"], "t")
+            assert fit["se"] == pytest.approx(max(knha["se"], t["se"]), rel=1e-9)
+            assert fit["s2w"] >= 1
+
+
+# ---- subgroups with a common tau² (metafor rma(mods = ~ factor(alloc))) -------------------------
+
+COMMON = [(i, s) for i, s in enumerate(LOADED["bcg"]["subgroups_common"])]
+
+
+@pytest.mark.parametrize(("index", "expected"), COMMON,
+                         ids=[f"{s['measure']}-{s['method']}-{s['test']}" for _, s in COMMON])
+def test_subgroup_differences_common_tau2_parity(index: int, expected: dict) -> None:
+    assert "mods = ~ factor(alloc)" in expected["calls"]["between"]
+    effects = effects_of("bcg", expected["measure"]).assign(alloc=LOADED["bcg"]["data"]["alloc"])
+    table = subgroup_differences(effects, "alloc", tau2="common", method=expected["method"], test=expected["test"])
+    row = table.iloc[0]
+    assert row["tau2_model"] == "common" and row["n_subgroups"] == 3 and row["df"] == expected["df"] == 2
+    assert row["q_between"] == pytest.approx(expected["q_between"], rel=1e-6)
+    assert row["p"] == pytest.approx(expected["p"], rel=1e-6)
+    assert row["tau2"] == pytest.approx(expected["tau2"], rel=1e-6, abs=1e-12)
+    if expected["test"] == "z":
+        assert math.isnan(row["df2"])
+    else:
+        assert row["df2"] == expected["df2"] == 10
+    for group, est, se in zip(expected["groups"], expected["estimate"], expected["se"], strict=True):
+        found = re.search(rf"{group} \(k=\d+, (\S+), SE (\S+)\)", row["subgroups"])
+        assert found and float(found.group(1)) == pytest.approx(est, rel=1e-3)
+        assert float(found.group(2)) == pytest.approx(se, rel=1e-3)
+
+
+def test_subgroup_differences_separate_is_the_default_and_differs_from_common() -> None:
+    effects = effects_of("bcg", "RR").assign(alloc=LOADED["bcg"]["data"]["alloc"])
+    separate = subgroup_differences(effects, "alloc", method="REML", test="z").iloc[0]
+    common = subgroup_differences(effects, "alloc", tau2="common", method="REML", test="z").iloc[0]
+    expected_separate = next(s for s in LOADED["bcg"]["subgroups"]
+                             if (s["measure"], s["method"], s["test"]) == ("RR", "REML", "z"))
+    expected_common = next(s for s in LOADED["bcg"]["subgroups_common"]
+                           if (s["measure"], s["method"], s["test"]) == ("RR", "REML", "z"))
+    assert separate["tau2_model"] == "separate" and math.isnan(separate["tau2"])
+    assert separate["q_between"] == pytest.approx(expected_separate["q_between"], rel=1e-6)
+    assert common["q_between"] == pytest.approx(expected_common["q_between"], rel=1e-6)
+    assert abs(expected_common["q_between"] - expected_separate["q_between"]) > 0.05
+    with pytest.raises(ValueError, match=re.escape(
+            "The value for `tau2` must be one of ['separate', 'common'], but 'pooled' was passed.")):
+        subgroup_differences(effects, "alloc", tau2="pooled")
+
+
+def test_subgroup_differences_common_tau2_needs_residual_df() -> None:
+    effects = pd.DataFrame({"arm": ["a", "b"], "yi": [0.1, 0.3], "vi": [0.01, 0.02]})
+    row = subgroup_differences(effects, "arm", tau2="common").iloc[0]
+    assert math.isnan(row["q_between"]) and "no residual df" in row["note"]
+
+
+# ---- Egger's test, rma form (metafor regtest(model = "rma")) ----------------------------------------
+
+REGTEST_RMA = LOADED["bcg"]["regtest_rma"]
+
+
+@pytest.mark.parametrize("expected", REGTEST_RMA,
+                         ids=[f"{r['measure']}-{r['method']}-{r['test']}" for r in REGTEST_RMA])
+def test_egger_rma_parity(expected: dict) -> None:
+    assert 'model = "rma"' in expected["call"]
+    result = egger_test(effects_of("bcg", expected["measure"]), model="rma", method=expected["method"],
+                        test=expected["test"])
+    assert result.run and result.model == "rma" and result.k == 13
+    assert result.t == pytest.approx(expected["statistic"], rel=1e-6)
+    assert result.p == pytest.approx(expected["p"], rel=1e-6)
+    assert result.intercept == pytest.approx(expected["bias"], rel=1e-6)
+    assert result.se == pytest.approx(expected["bias_se"], rel=1e-6)
+    assert result.tau2 == pytest.approx(expected["tau2"], rel=1e-6, abs=1e-12)
+    for field in ("limit_estimate", "limit_ci_low", "limit_ci_high"):
+        assert getattr(result, field) == pytest.approx(expected[field], rel=1e-6), field
+    if expected["test"] == "z":
+        assert math.isnan(result.df)
+    else:
+        assert result.df == expected["df"] == 11
+    assert list(result.to_frame().columns) == EGGER_COLUMNS
+
+
+def test_egger_rma_defaults_to_metafors_z_test_and_lm_ignores_the_model() -> None:
+    effects = effects_of("bcg", "RR")
+    default = egger_test(effects, model="rma")
+    expected = next(r for r in REGTEST_RMA if (r["measure"], r["method"], r["test"]) == ("RR", "REML", "z"))
+    assert default.t == pytest.approx(expected["statistic"], rel=1e-6)
+    lm = egger_test(effects, model="lm", level=95)
+    assert lm.model == "lm" and lm.t == pytest.approx(LOADED["bcg"]["regtest"]["RR"]["t"], rel=1e-6)
+    with pytest.raises(ValueError, match=re.escape("The value for `model` must be one of ['lm', 'rma'], "
+                                                   "but 'glm' was passed.")):
+        egger_test(effects, model="glm")
+    with pytest.raises(ValueError, match="The value for `method` must be one of"):
+        egger_test(effects, method="ML")
+
+
+# ---- Begg's rank test (metafor ranktest()) -------------------------------------------------------
+
+@pytest.mark.parametrize("measure", ["RR", "OR", "RD"])
+def test_begg_parity(measure: str) -> None:
+    expected = LOADED["bcg"]["ranktest"][measure]
+    result = begg_test(effects_of("bcg", measure))
+    assert isinstance(result, BeggResult) and result.run and result.exact and result.k == 13
+    assert result.tau == pytest.approx(expected["tau"], rel=1e-9)
+    assert result.p == pytest.approx(expected["p"], rel=1e-9)
+    assert list(result.to_frame().columns) == BEGG_COLUMNS
+
+
+RANKTEST = load("ranktest")
+
+
+@pytest.mark.parametrize(("case", "exact"), [("ties", None), ("big_exact", True), ("big_normal", False)])
+def test_begg_ties_and_large_k(case: str, exact: bool | None) -> None:
+    expected = RANKTEST["cases"][case]
+    effects = pd.DataFrame({"yi": expected["yi"], "vi": expected["vi"]})
+    result = begg_test(effects, exact=exact)
+    assert result.exact == (case == "big_exact")
+    assert result.tau == pytest.approx(expected["tau"], rel=1e-9)
+    assert result.p == pytest.approx(expected["p"], rel=1e-9)
+    if case == "big_normal":
+        assert not begg_test(effects).exact       # default: exact only below k = 50, as cor.test
+
+
+def test_begg_not_run_below_min_k() -> None:
+    result = begg_test(effects_of("bcg", "RR").iloc[:6])
+    assert not result.run and result.reason == "Begg needs k >= 10 (k=6)" and math.isnan(result.p)
+    with pytest.raises(ValueError, match=re.escape("The value for `exact` must be one of [None, True, False], "
+                                                   "but 'yes' was passed.")):
+        begg_test(effects_of("bcg", "RR"), exact="yes")
+
+
+def test_sei_instead_of_vi_as_metafor() -> None:
+    # rma(yi, sei = ) is rma(yi, vi = sei²); a non-positive sei is listed, not squared away
+    effects = effects_of("bcg", "RR")
+    with_sei = effects.drop(columns="vi").assign(sei=np.sqrt(effects["vi"]))
+    assert meta_analysis(with_sei).estimate == pytest.approx(meta_analysis(effects).estimate, rel=1e-12)
+    bad = with_sei.copy()
+    bad.loc[0, "sei"] = -0.5
+    result = meta_analysis(bad)
+    assert dict(result.excluded) == {"bcg1": "sei is missing or not positive"}
+    with pytest.raises(ValueError, match=re.escape("must have columns ['yi', 'vi'] or ['yi', 'sei'] (see "
+                                                   "effect_sizes()), but a frame without ['vi', 'sei'] was passed.")):
+        meta_analysis(effects.drop(columns=["vi"]))
+
+
+def test_docs_list_every_argument_with_its_metafor_name() -> None:
+    import inspect
+
+    from lbpevidence.effects import effect_sizes as escalc_like
+
+    doc = (Path(__file__).parent.parent / "docs" / "meta-analysis.md").read_text()
+    for function in (meta_analysis, subgroup_differences, egger_test, begg_test, escalc_like):
+        for name in inspect.signature(function).parameters:
+            if name in ("effects", "data", "meta_kwargs"):
+                continue
+            assert f"`{name}" in doc, (function.__name__, name)
+    for metafor_name in ('test="knha"', 'test="adhoc"', 'test="t"', "level=95", "regtest(", "ranktest(",
+                         "mods = ~ factor(subgroup)", "confint(", "leave1out()", "escalc(", "`m1i`", "`ai`"):
+        assert metafor_name in doc, metafor_name
+
+
+@pytest.mark.parametrize(("yi", "vi"), [((0.0, 100.0), (1e-9, 1e3)), ((0.0, 3.0), (1e-6, 1e11)),
+                                        ((0.0, 1e6), (1e-6, 1e11)), ((1.0, 1.5), (0.01, 0.02))])
+def test_reml_two_studies_closed_form_across_extreme_variances(yi: tuple, vi: tuple) -> None:
+    # For k = 2 the restricted likelihood depends on d = y1 - y2 alone, with variance v1 + v2 + 2 tau²,
+    # so REML's tau² = max(0, (d² - v1 - v2) / 2). Weights 1e12 or more apart used to cancel
+    # tr(P) and tr(PP) to 0 (ZeroDivisionError).
+    expected = max(0.0, ((yi[0] - yi[1]) ** 2 - vi[0] - vi[1]) / 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        result = meta_analysis(pd.DataFrame({"yi": yi, "vi": vi}), method="REML", test="z")
+    assert result.converged
+    assert result.tau2 == pytest.approx(expected, rel=1e-9, abs=1e-12 * min(vi))
+    assert result.typical_vi > 0 and math.isfinite(result.i2)

@@ -37,6 +37,7 @@ _LAZY = {
     "meta_by": "meta",
     "leave_one_out": "meta",
     "egger_test": "meta",
+    "begg_test": "meta",
     "subgroup_differences": "meta",
     "MetaResult": "meta",
     "EggerResult": "meta",

@@ -39,16 +39,30 @@ from .errors import Problem, check_choice, is_blank
 from .vocabulary import INSTRUMENTS, Instrument, resolve
 
 __all__ = [
+    "CONTINUITY_TO",
     "CONVENTION",
     "EFFECT_COLUMNS",
     "MEASURES",
+    "METAFOR_COLUMNS",
     "Z_95",
     "effect_sizes",
     "hedges_correction",
     "rows_to_problems",
 ]
 
-MEASURES = ("MD", "MD100", "SMD", "RR", "OR", "RD")
+MEASURES = ("MD", "MD100", "SMD", "RR", "OR", "RD", "ZCOR")
+
+#: metafor's ``escalc`` argument names, accepted as columns, and the column each stands for.
+#: ``bi`` and ``di`` (non-events) give ``n_int = ai + bi`` and ``n_ctl = ci + di``; ``ri`` and
+#: ``ni`` (a correlation and its sample size) are the ZCOR columns under their own names.
+METAFOR_COLUMNS = {
+    "m1i": "mean_int", "sd1i": "sd_int", "n1i": "n_int",
+    "m2i": "mean_ctl", "sd2i": "sd_ctl", "n2i": "n_ctl",
+    "ai": "events_int", "ci": "events_ctl",
+}
+
+#: metafor's ``to`` for the continuity correction of 2x2 tables.
+CONTINUITY_TO = ("only0", "all", "if0all", "none")
 
 #: Columns :func:`effect_sizes` adds to its input.
 EFFECT_COLUMNS = ["measure", "yi", "vi", "sei", "yi_ci_low", "yi_ci_high", "direction", "usable", "problem"]
@@ -63,6 +77,7 @@ CONVENTION = (
 
 _ARM_COLUMNS = ("mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl")
 _EVENT_COLUMNS = ("events_int", "n_int", "events_ctl", "n_ctl")
+_BASELINE_COLUMNS = ("baseline_mean_int", "baseline_sd_int", "baseline_mean_ctl", "baseline_sd_ctl")
 _RATIO_MEASURES = ("RR", "OR")
 _BINARY_MEASURES = ("RR", "OR", "RD")
 
@@ -74,6 +89,7 @@ _NEEDS = {
     "RR": "event counts or a reported RR",
     "OR": "event counts or a reported OR",
     "RD": "event counts or a reported RD",
+    "ZCOR": "a correlation ri and its sample size ni",
 }
 
 
@@ -193,13 +209,19 @@ def _data_type(row: _Row) -> str | None:
         return stated
     if row.has("events_int") or row.has("events_ctl"):
         return "events"
+    if any(row.has(column) for column in _BASELINE_COLUMNS):
+        return "change"
     if row.has("mean_int") or row.has("mean_ctl"):
         return "final"
+    if row.has("ri") or row.has("ni"):
+        return "correlation"
     if any(row.has(column) for column in ("estimate", "effect_type", "ci_low", "ci_high", "se")):
         return "reported-effect"
     row.fail("data_type", "no arm means, event counts or estimate",
-             "arm means, event counts or a reported effect",
-             "no effect data: expected arm means, event counts or a reported estimate")
+             "arm means, event counts, a correlation or a reported effect",
+             "no effect data: expected arm means (mean_int, sd_int, n_int, ... or metafor's m1i, sd1i, n1i, ...), "
+             "event counts (events_int, n_int, ... or ai, bi, ci, di), a correlation (ri, ni) "
+             "or a reported estimate (effect_type, estimate, ci_low, ci_high or se)")
     return None
 
 
@@ -208,7 +230,59 @@ def _cannot_give(row: _Row, measure: str, detail: str = "") -> NoReturn:
     raise _RowError
 
 
-def _from_arm_means(row: _Row, measure: str, data_type: str, to_scale: int) -> tuple[float, float]:
+def _from_baseline_and_final(row: _Row, measure: str, final: tuple[float, ...],
+                             correlation: float | None) -> tuple[float, float]:
+    """MD of the changes from baseline, their SDs from the baseline-follow-up correlation.
+
+    Per arm, ``change = final - baseline`` and ``sd_change² = sd_final² + sd_baseline² - 2 r sd_final
+    sd_baseline`` (Cochrane Handbook 6.5.2.8), metafor's ``escalc("MC", m1i = final, m2i = baseline,
+    sd1i, sd2i, ni, ri = r)`` per arm; the MD is their difference, its variance the sum.
+    """
+    if measure == "SMD":
+        row.fail("measure", repr(measure), "final values (data_type final) or change SDs",
+                 "SMD is not computed from baseline and follow-up values: use MD, or give the final values "
+                 "(data_type final) or the change SDs")
+        raise _RowError
+    m1, sd1, n1, m2, sd2, n2 = final
+    b1 = row.number("baseline_mean_int")
+    bsd1 = row.number("baseline_sd_int", positive=True, expected="a positive SD")
+    b2 = row.number("baseline_mean_ctl")
+    bsd2 = row.number("baseline_sd_ctl", positive=True, expected="a positive SD")
+    if row.has("baseline_correlation"):
+        r = row.number("baseline_correlation", expected="a correlation between -1 and 1")
+    elif correlation is not None:
+        r = correlation
+    else:
+        row.fail("baseline_correlation", "no value", "a correlation between -1 and 1",
+                 "baseline_correlation is missing: the SD of the changes needs the correlation between baseline "
+                 "and follow-up (a column, or effect_sizes(..., baseline_correlation=r) to impute one)")
+        r = math.nan
+    if math.isfinite(r) and not -1 <= r <= 1:
+        row.fail("baseline_correlation", _fmt(r), "a correlation between -1 and 1",
+                 f"baseline_correlation must be between -1 and 1 (found {r:g})")
+    row.stop_if_issues()
+    v1 = (sd1**2 + bsd1**2 - 2 * r * sd1 * bsd1) / n1
+    v2 = (sd2**2 + bsd2**2 - 2 * r * sd2 * bsd2) / n2
+    return (m1 - b1) - (m2 - b2), v1 + v2
+
+
+def _from_correlation(row: _Row, measure: str) -> tuple[float, float]:
+    if measure != "ZCOR":
+        _cannot_give(row, measure, " (this row gives a correlation: use measure ZCOR)")
+    r = row.number("ri", expected="a correlation between -1 and 1")
+    n = row.number("ni", positive=True, expected="a sample size > 3")
+    row.stop_if_issues()
+    if not -1 < r < 1:
+        row.fail("ri", _fmt(r), "a correlation between -1 and 1", f"ri must be strictly between -1 and 1 (found {r:g})")
+    if n <= 3:
+        row.fail("ni", _fmt(n), "a sample size > 3", f"ni must be > 3 for ZCOR (found {n:g})")
+    row.stop_if_issues()
+    # metafor's escalc("ZCOR"): Fisher's z, variance 1 / (n - 3)
+    return math.atanh(r), 1 / (n - 3)
+
+
+def _from_arm_means(row: _Row, measure: str, data_type: str, to_scale: int,
+                    correlation: float | None = None) -> tuple[float, float]:
     if measure not in ("MD", "MD100", "SMD"):
         _cannot_give(row, measure)
     m1 = row.number("mean_int")
@@ -218,6 +292,8 @@ def _from_arm_means(row: _Row, measure: str, data_type: str, to_scale: int) -> t
     n1 = row.number("n_int", positive=True, expected="a group size > 0")
     n2 = row.number("n_ctl", positive=True, expected="a group size > 0")
     row.stop_if_issues()
+    if any(row.has(column) for column in _BASELINE_COLUMNS):
+        return _from_baseline_and_final(row, measure, (m1, sd1, n1, m2, sd2, n2), correlation)
     if data_type == "change":
         # Changes printed as improvement-positive go back to follow-up minus baseline.
         m1, m2 = to_scale * m1, to_scale * m2
@@ -235,23 +311,49 @@ def _from_arm_means(row: _Row, measure: str, data_type: str, to_scale: int) -> t
     return m1 - m2, sd1**2 / n1 + sd2**2 / n2
 
 
-def _from_events(row: _Row, measure: str) -> tuple[float, float]:
+@dataclass(frozen=True)
+class _Continuity:
+    """metafor's ``add``, ``to`` and ``drop00`` for 2x2 tables."""
+
+    add: float = 0.5
+    to: str = "only0"
+    drop00: bool = False
+
+
+def _from_events(row: _Row, measure: str, continuity: _Continuity = _Continuity(),
+                 any_zero: bool = False) -> tuple[float, float]:
     if measure not in _BINARY_MEASURES:
         _cannot_give(row, measure)
     a = row.number("events_int", non_negative=True, expected="an event count >= 0")
     c = row.number("events_ctl", non_negative=True, expected="an event count >= 0")
     n1 = row.number("n_int", positive=True, expected="a group size > 0")
     n2 = row.number("n_ctl", positive=True, expected="a group size > 0")
+    for non_events in ("bi", "di"):        # metafor's 2x2 names: the group sizes were a + b and c + d
+        if non_events in row.values:
+            row.number(non_events, non_negative=True, expected="a count of non-events >= 0")
+    row.stop_if_issues()
     for events, n, events_col, n_col in ((a, n1, "events_int", "n_int"), (c, n2, "events_ctl", "n_ctl")):
         if events > n:
             row.fail(events_col, f"{events:g} events in {n:g} participants", f"events <= {n_col}",
                      f"{events_col} > {n_col} ({events:g} > {n:g})")
     row.stop_if_issues()
     b, d = n1 - a, n2 - c
-    if min(a, b, c, d) == 0:
-        # metafor's default (add = 1/2, to = "only0"): correct only the tables with a zero cell.
-        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    if continuity.drop00 and ((a == 0 and c == 0) or (b == 0 and d == 0)):
+        row.fail("events_int", f"{a:g}/{n1:g} and {c:g}/{n2:g}", "events in at least one arm (drop00=False keeps it)",
+                 "no events (or only events) in both arms: dropped (drop00=True)")
+        raise _RowError
+    # metafor's rules: add to every table ("all"), to the tables with a zero cell ("only0", the
+    # default), to every table when any has a zero cell ("if0all"), or to none.
+    zero = min(a, b, c, d) == 0
+    if continuity.to == "all" or (continuity.to == "only0" and zero) or (continuity.to == "if0all" and any_zero):
+        add = continuity.add
+        a, b, c, d = a + add, b + add, c + add, d + add
     n1, n2 = a + b, c + d
+    if (measure in _RATIO_MEASURES and min(a, c) <= 0) or (measure == "OR" and min(b, d) <= 0):
+        row.fail("events_int", f"{a:g}/{n1:g} and {c:g}/{n2:g}", "no zero cell, or a continuity correction",
+                 f"a zero cell without a continuity correction: log {measure} is not finite "
+                 f"(to={continuity.to!r}, add={continuity.add:g})")
+        raise _RowError
     if measure == "RR":
         return math.log(a / n1) - math.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2
     if measure == "OR":
@@ -315,7 +417,8 @@ def _from_reported(row: _Row, measure: str, to_scale: int) -> tuple[float, float
     return to_scale * yi, se**2
 
 
-def _row_effect(values: Mapping[Hashable, Any], measure: str) -> tuple[float, float, int, list[_Issue]]:
+def _row_effect(values: Mapping[Hashable, Any], measure: str, continuity: _Continuity = _Continuity(),
+                any_zero: bool = False, correlation: float | None = None) -> tuple[float, float, int, list[_Issue]]:
     """Compute (yi, vi, direction, issues) for one row; yi/vi are NaN when issues is not empty."""
     row = _Row(values)
     direction = 1
@@ -330,9 +433,11 @@ def _row_effect(values: Mapping[Hashable, Any], measure: str) -> tuple[float, fl
         data_type = _data_type(row)
         row.stop_if_issues()
         if data_type in ("final", "change"):
-            yi, vi = _from_arm_means(row, measure, data_type, to_scale)
+            yi, vi = _from_arm_means(row, measure, data_type, to_scale, correlation)
         elif data_type == "events":
-            yi, vi = _from_events(row, measure)
+            yi, vi = _from_events(row, measure, continuity, any_zero)
+        elif data_type == "correlation":
+            yi, vi = _from_correlation(row, measure)
         else:
             yi, vi = _from_reported(row, measure, to_scale)
         if measure == "MD100":
@@ -353,7 +458,8 @@ def _row_effect(values: Mapping[Hashable, Any], measure: str) -> tuple[float, fl
     return direction * yi, vi, direction, row.issues
 
 
-def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
+def effect_sizes(data: pd.DataFrame, measure: str = "SMD", *, add: float = 0.5, to: str = "only0",
+                 drop00: bool = False, baseline_correlation: float | None = None) -> pd.DataFrame:
     """Compute one effect size per row, oriented so that a negative ``yi`` favours the intervention.
 
     Parameters
@@ -369,6 +475,16 @@ def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
           analysis scale: the SE of the log ratio for RR and OR). The CI is used when present,
           at its ``ci_level`` (percent; 95 when absent or empty: a 90% or a Bonferroni-adjusted
           interval gives SE = width / (2 z) with that level's z, never read as 95%);
+        - changes from baseline from baseline and follow-up values (``data_type`` blank or
+          "change"): the final ``mean_int, sd_int, n_int, mean_ctl, sd_ctl, n_ctl`` with
+          ``baseline_mean_int, baseline_sd_int, baseline_mean_ctl, baseline_sd_ctl`` and the
+          baseline-follow-up correlation ``baseline_correlation`` (or the argument); MD and MD100
+          only;
+        - a correlation (measure ZCOR): ``ri`` and its sample size ``ni``;
+        - metafor's ``escalc`` names are accepted for the same inputs (:data:`METAFOR_COLUMNS`):
+          ``m1i, sd1i, n1i, m2i, sd2i, n2i``; ``ai, ci`` with ``n1i, n2i`` or with the non-events
+          ``bi, di``. Effect sizes (``yi``, ``vi``, ``sei``) are refused: they go to
+          :func:`~lbpevidence.meta.meta_analysis` as they are;
         - ``instrument`` (a term of :data:`~lbpevidence.vocabulary.INSTRUMENTS`) sets the direction;
         - ``data_type``; when absent or blank it is inferred: event counts, then arm means, then
           a reported effect (``estimate``, ``effect_type``, CI or ``se``);
@@ -378,10 +494,19 @@ def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
           as they are on higher-is-better scales, where improvement is already positive. Either
           way an improvement-positive number ``v`` ends as ``yi = -v``. Ignored for final values
           and event counts, which cannot be printed that way.
-    measure : {"MD", "MD100", "SMD", "RR", "OR", "RD"}
+    measure : {"MD", "MD100", "SMD", "RR", "OR", "RD", "ZCOR"}
         MD on the instrument's scale; MD100 rescaled to 0-100 by ``100 / scale_range``;
         SMD as Hedges' g (exact correction); RR and OR as log ratios; RD as a difference of
-        proportions.
+        proportions; ZCOR as Fisher's z of a correlation (``atanh(ri)``, ``vi = 1 / (ni - 3)``).
+    add, to, drop00
+        metafor's continuity correction of 2x2 tables: ``add`` (default 1/2) is added to every
+        cell of the tables with a zero cell (``to="only0"``, the default), of every table
+        (``"all"``), of every table when any has a zero cell (``"if0all"``), or of none
+        (``"none"``: a zero cell then leaves a log ratio undefined and the row unusable).
+        ``drop00=True`` marks unusable the tables with no events (or only events) in both arms.
+    baseline_correlation : float, optional
+        The correlation between baseline and follow-up imputed for rows that give baseline and
+        follow-up values without a ``baseline_correlation`` of their own.
 
     Returns
     -------
@@ -401,7 +526,7 @@ def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
         problem    why not ("" when usable); several reasons are joined by "; "
         ========== ==============================================================
 
-        ``attrs["convention"]`` states the sign convention.
+        ``attrs["convention"]`` states the sign convention; ``attrs["escalc"]`` the options.
 
     Notes
     -----
@@ -409,7 +534,9 @@ def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
     SMD ``g = J (m1 - m2) / s_pooled`` with the exact J of :func:`hedges_correction` and
     ``vi = 1/n1 + 1/n2 + g²/(2 (n1 + n2))``; RR, OR and RD with 1/2 added to every cell of a
     table that has a zero cell (``add = 1/2, to = "only0"``; tables with no events in either
-    arm are kept, as escalc does). Without an ``instrument`` the direction is +1, so ``yi``
+    arm are kept, as escalc does, unless ``drop00``). A change from baseline has, per arm,
+    ``sd_change² = sd_final² + sd_baseline² - 2 r sd_final sd_baseline`` (escalc "MC" per arm;
+    Cochrane Handbook 6.5.2.8). Without an ``instrument`` the direction is +1, so ``yi``
     equals metafor's (intervention minus control).
 
     A bad row never raises: it stays in the output with ``usable=False``, NaN ``yi``/``vi`` and
@@ -447,6 +574,10 @@ def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
         raise ValueError(
             f"The value for `data` must be a pandas DataFrame, but {type(data).__name__} was passed."
         )
+    continuity = _check_continuity(add, to, drop00)
+    correlation = _check_correlation(baseline_correlation)
+    records = _records(data)
+    any_zero = _any_zero_cell(records) if continuity.to == "if0all" else False
 
     out = data.copy()
     n = len(out)
@@ -454,8 +585,8 @@ def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
     vi = np.full(n, np.nan)
     direction = np.ones(n, dtype=int)
     problems = [""] * n
-    for i, values in enumerate(data.to_dict("records")):
-        yi[i], vi[i], direction[i], issues = _row_effect(values, measure)
+    for i, values in enumerate(records):
+        yi[i], vi[i], direction[i], issues = _row_effect(values, measure, continuity, any_zero, correlation)
         problems[i] = "; ".join(issue.message for issue in issues)
 
     sei = np.sqrt(vi)
@@ -470,7 +601,85 @@ def effect_sizes(data: pd.DataFrame, measure: str = "SMD") -> pd.DataFrame:
     out["problem"] = pd.Series(problems, index=out.index, dtype=object)
     out.attrs["convention"] = CONVENTION
     out.attrs["measure"] = measure
+    out.attrs["escalc"] = {"add": continuity.add, "to": continuity.to, "drop00": continuity.drop00,
+                           "baseline_correlation": correlation, "any_zero": any_zero}
     return out
+
+
+def _check_continuity(add: object, to: object, drop00: object) -> _Continuity:
+    if isinstance(add, bool) or not isinstance(add, (int, float)) or not (math.isfinite(add) and add >= 0):
+        raise ValueError(f"The value for `add` must be a number >= 0, but {add!r} was passed.")
+    check_choice("to", to, CONTINUITY_TO)
+    if not isinstance(drop00, bool):
+        raise ValueError(f"The value for `drop00` must be one of [False, True], but {drop00!r} was passed.")
+    return _Continuity(float(add), str(to), drop00)
+
+
+def _check_correlation(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1 <= value <= 1:
+        raise ValueError("The value for `baseline_correlation` must be None or a number between -1 and 1, "
+                         f"but {value!r} was passed.")
+    return float(value)
+
+
+_EFFECT_INPUTS = ("yi", "vi", "sei")
+
+
+def _records(data: pd.DataFrame) -> list[dict[Hashable, Any]]:
+    """The rows as dicts in lbpevidence's column names; metafor's escalc names are translated.
+
+    A column under both names, or effect sizes (``yi``, ``vi``, ``sei``) as input, fail at once
+    with a message that says what to pass instead.
+    """
+    columns = [str(c) for c in data.columns]
+    given = [c for c in _EFFECT_INPUTS if c in columns]
+    if given and "usable" not in columns:
+        raise ValueError(
+            f"The value for `data` must hold the data effect_sizes() computes from, but a frame with metafor's "
+            f"effect columns {given} was passed: pass it to meta_analysis() as it is (yi with vi or sei), or name "
+            "a reported effect as effect_type, estimate, and ci_low and ci_high or se.")
+    renames: dict[str, str] = {}
+    for name, ours in METAFOR_COLUMNS.items():
+        if name in columns:
+            if ours in columns:
+                raise ValueError(f"The value for `data` must name each input once, but both {name!r} (metafor's "
+                                 f"name) and {ours!r} were passed: keep one of them.")
+            renames[name] = ours
+    for non_events, total, events in (("bi", "n_int", "ai"), ("di", "n_ctl", "ci")):
+        if non_events in columns:
+            metafor_total = "n1i" if total == "n_int" else "n2i"
+            clash = [c for c in (total, metafor_total) if c in columns]
+            if clash:
+                raise ValueError(f"The value for `data` must give group sizes once, but both {non_events!r} "
+                                 f"(non-events) and {clash[0]!r} were passed: keep one of them.")
+            if events not in columns:
+                raise ValueError(f"The value for `data` must give {events!r} with {non_events!r} (metafor's 2x2 "
+                                 f"table ai, bi, ci, di), but a frame without {events!r} was passed.")
+    records = data.rename(columns=renames).to_dict("records") if renames else data.to_dict("records")
+    if "bi" in columns or "di" in columns:
+        for values in records:
+            for non_events, total, events in (("bi", "n_int", "events_int"), ("di", "n_ctl", "events_ctl")):
+                if non_events in values:
+                    try:
+                        values[total] = float(values[events]) + float(values[non_events])
+                    except (TypeError, ValueError):
+                        values[total] = None      # reported as a missing group size
+    return records
+
+
+def _any_zero_cell(records: list[dict[Hashable, Any]]) -> bool:
+    """Whether any 2x2 table has a zero cell (metafor's ``to = "if0all"``)."""
+    for values in records:
+        try:
+            a, n1 = float(values.get("events_int")), float(values.get("n_int"))
+            c, n2 = float(values.get("events_ctl")), float(values.get("n_ctl"))
+        except (TypeError, ValueError):
+            continue
+        if all(map(math.isfinite, (a, n1, c, n2))) and min(a, n1 - a, c, n2 - c) == 0:
+            return True
+    return False
 
 
 def rows_to_problems(effects: pd.DataFrame, file: str = "outcomes.csv") -> list[Problem]:
@@ -493,7 +702,10 @@ def rows_to_problems(effects: pd.DataFrame, file: str = "outcomes.csv") -> list[
         raise ValueError("The value for `effects` must be the output of effect_sizes(), but a frame "
                          "without `usable` and `measure` columns was passed.")
     problems: list[Problem] = []
-    for label, values in zip(effects.index, effects.to_dict("records"), strict=True):
+    options = effects.attrs.get("escalc", {})
+    continuity = _Continuity(options.get("add", 0.5), options.get("to", "only0"), options.get("drop00", False))
+    any_zero, correlation = options.get("any_zero", False), options.get("baseline_correlation")
+    for label, values in zip(effects.index, _records(effects), strict=True):
         if bool(values.get("usable")):
             continue
         key = "" if is_blank(values.get("key")) else str(values["key"])
@@ -503,7 +715,7 @@ def rows_to_problems(effects: pd.DataFrame, file: str = "outcomes.csv") -> list[
         except (TypeError, ValueError, OverflowError):
             line = 0                        # no usable line number: the problem is about the file
         measure = str(values.get("measure"))
-        issues = _row_effect(values, measure)[3] if measure in MEASURES else []
+        issues = _row_effect(values, measure, continuity, any_zero, correlation)[3] if measure in MEASURES else []
         if not issues:
             # Marked unusable by someone else: report what the row says.
             reason = str(values.get("problem") or "marked unusable")

@@ -561,17 +561,21 @@ def _rob_domain(members: pd.DataFrame, weights: np.ndarray, refs_by_key: pd.Data
 
 
 def _few_studies_sensitivity(members: pd.DataFrame) -> str:
-    """Two studies: the common-effect estimate and a random-effects estimate with a Wald CI, in words.
+    """Two studies: the common-effect estimate, and REML with the modified Knapp-Hartung and Wald CIs, in words.
 
     With k = 2 the HKSJ interval uses t with 1 degree of freedom (12.7 x the SE) and the
-    between-study variance is barely estimable; these two are what a reader should compare.
+    between-study variance is barely estimable. The modified Knapp-Hartung CI (variance factor
+    floored at 1; Röver, Knapp & Friede 2015) is never narrower than the classic one; the fixed
+    effect and Wald intervals show what the same two trials give when heterogeneity is ignored.
     """
     from .meta import meta_analysis
 
     parts = []
-    for label, method in (("fixed effect", "FE"), ("REML with a Wald CI", "REML")):
+    for label, method, ci in (("fixed effect", "FE", "wald"),
+                              ("REML with the modified Knapp-Hartung CI", "REML", "hksj-modified"),
+                              ("REML with a Wald CI", "REML", "wald")):
         try:
-            result = meta_analysis(members, method=method, ci="wald", prediction=False)
+            result = meta_analysis(members, method=method, ci=ci, prediction=False)
         except ValueError:
             continue
         parts.append(f"{label} {result.estimate:.1f} ({result.ci_low:.1f} to {result.ci_high:.1f})")
