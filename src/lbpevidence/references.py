@@ -66,8 +66,8 @@ REFERENCE_COLUMNS = [
     "key", "entry_type", "line", "authors", "first_author", "author_count", "et_al", "title", "journal",
     "year", "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "modality", "design",
     "population", "participants", "studies", "comparator", "finding", "rob", "rob_domains", "rob_source",
-    "pedro", "pedro_items", "pedro_source", "summary", "source", "location", "verified", "unverified",
-    "printed_number", "registration", "note",
+    "pedro", "pedro_items", "pedro_source", "summary", "source", "seen_at", "location", "verified",
+    "unverified", "printed_number", "registration", "note",
 ]
 _INT_COLUMNS = ("year", "participants", "studies", "pedro", "printed_number", "author_count")
 _TERM_FIELDS = {"design": "design", "population": "population", "finding": "finding", "rob": "rob"}
@@ -269,7 +269,7 @@ def _split_list(value: str) -> list[str]:
 _EVIDENCE_TEXT = frozenset(("modality", "design", "population", "comparator", "finding", "rob", "rob_domains",
                             "unverified", "verified", "participants", "studies", "pedro", "pedro_items"))
 # URLs keep '~', '%' and '--' literally: LaTeX decoding would turn '~' into a space.
-_URL_FIELDS = frozenset(("source", "url", "rob_source", "pedro_source"))
+_URL_FIELDS = frozenset(("source", "seen_at", "url", "rob_source", "pedro_source"))
 
 
 def _build_record(entry_type: str, key: str, line: int, fields: dict[str, str],
@@ -293,6 +293,7 @@ def _build_record(entry_type: str, key: str, line: int, fields: dict[str, str],
         "_field_lines": field_lines,
         "doi": normalise_doi(decode_latex(raw["doi"])) if "doi" in raw else "",
         "source": raw.get("source", "").split(),
+        "seen_at": raw.get("seen_at", "").split(),
         "unverified": [v.lower() for v in raw_lists.get("unverified", [])],
         "rob_domains": raw_lists.get("rob_domains", []),
     }
@@ -329,7 +330,7 @@ def _to_frame(records: list[dict]) -> pd.DataFrame:
         return list(map(mapping.__getitem__, values))  # a C loop: twice as fast as a comprehension
 
     columns: dict[str, list] = {name: [r[name] for r in records]
-                                for name in ("key", "entry_type", "line", "doi", "source", "unverified")}
+                                for name in ("key", "entry_type", "line", "doi", "source", "seen_at", "unverified")}
     author_fields = [r.get("author") or r.get("editor") or "" for r in raws]
     parsed = split_authors_many(set(author_fields))
     columns["authors"] = [list(parsed[a][0]) for a in author_fields]
