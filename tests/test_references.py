@@ -307,6 +307,14 @@ def test_format_entry_writes_seen_at_space_separated_and_verbatim():
     assert text.index("  source ") < text.index("  seen_at ") < text.index("}\n")
 
 
+def test_bundled_citation_links_are_the_papers_own_pages():
+    """Every bundled entry with a DOI or PMID links to its DOI resolver or PubMed record (issue 15)."""
+    refs = lbp.read_references()
+    identified = refs[(refs.doi != "") | (refs.pmid != "")]
+    canonical = identified.url.str.startswith(("https://doi.org/", "https://pubmed.ncbi.nlm.nih.gov/"))
+    assert canonical.all(), identified.loc[~canonical, ["key", "url"]].to_string()
+
+
 def test_text_that_lost_its_at_sign_is_reported_not_dropped(write):
     _, problems = problems_of(write(bib_entry("kept") + "article{lost, title = {x}}\n"))
     assert problems.message.str.contains("lost entry: found text that looks like an entry without '@'").any()
