@@ -57,7 +57,7 @@ from .errors import Problem, ReferenceTableError, check_choice, problems_frame, 
 from .latex import decode_latex, decode_many, normalise_pages
 from .names import split_authors_many
 from .paths import resolve_refs_file
-from .validation import LIST_FIELDS, SCHEMAS, check_record, normalise_doi
+from .validation import LIST_FIELDS, MIRROR_HOSTS, SCHEMAS, check_record, normalise_doi
 from .vocabulary import resolve
 
 __all__ = ["REFERENCE_COLUMNS", "parse_bibtex", "read_references"]
@@ -70,6 +70,9 @@ REFERENCE_COLUMNS = [
     "unverified", "printed_number", "registration", "note",
 ]
 _INT_COLUMNS = ("year", "participants", "studies", "pedro", "printed_number", "author_count")
+# Part of every cache key: a table cached before a column or a mirror host was added is not served again
+# (it would lack the column, or miss a problem the rules now report).
+_CACHE_RULES = "columns=" + ",".join(REFERENCE_COLUMNS) + ";mirrors=" + ",".join(sorted(MIRROR_HOSTS))
 _TERM_FIELDS = {"design": "design", "population": "population", "finding": "finding", "rob": "rob"}
 _LIST_TERMS = {"modality": "modality", "comparator": "comparator", "rob_domains": "rob"}
 _MONTHS = {m: m.capitalize() for m in ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
@@ -621,7 +624,7 @@ def read_references(path: str | Path | None = None, *, strict: bool = True, sche
         table = _empty_table()
     else:
         data = file_path.read_bytes()
-        key = cache_key(data, "references", schema, file)
+        key = cache_key(data, "references", schema, file, _CACHE_RULES)
         cached = load_cached(key)
         if cached is not None:
             table, problems = cached
