@@ -28,6 +28,18 @@ def test_a_one_byte_change_is_picked_up(write):
     assert lbp.read_references(path).year.tolist() == [2021]
 
 
+def test_a_table_cached_under_other_columns_or_mirror_rules_is_not_served(write, monkeypatch):
+    """A cache written before seen_at or a mirror host existed would lack the column or the problem."""
+    path = write(bib_entry("a", url="https://www.scribd.com/document/1"))
+    assert lbp.read_references(path, strict=False)[1].field.tolist() == ["url"]
+    calls = []
+    parse = references._parse_boxed
+    monkeypatch.setattr(references, "_parse_boxed", lambda *a, **k: calls.append(1) or parse(*a, **k))
+    monkeypatch.setattr(references, "_CACHE_RULES", references._CACHE_RULES + ",example.org")
+    lbp.read_references(path, strict=False)
+    assert calls == [1]
+
+
 def test_cached_problems_are_raised_again(write):
     path = write(bib_entry("a", modality="acupunture"))
     for _ in range(2):

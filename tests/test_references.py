@@ -223,6 +223,98 @@ def test_entry_needs_doi_or_pmid(write):
     assert error.field == "doi" and error.found == "neither doi nor pmid"
 
 
+# --- citation link (url) and provenance (seen_at), issue 15 ---------------------------------------
+
+
+@pytest.mark.parametrize(("url", "kind"), [
+    ("http://47.251.13.51:8081/16980316", "a raw IP address"),
+    ("http://[2001:db8::1]/16980316", "a raw IP address"),
+    ("https://de.scribd.com/document/261622673/a-review", "a mirror host 'de.scribd.com'"),
+    ("https://www.deepdyve.com/lp/american-medical-association/x", "a mirror host 'www.deepdyve.com'"),
+    ("http://chiro.org./Low_Back_Pain/x.shtml", "a mirror host 'chiro.org'"),
+    ("https://0-bmcmedicine-biomedcentral-com.brum.beds.ac.uk/articles/10.1186/1741-7015-8-10",
+     "a library proxy '0-bmcmedicine-biomedcentral-com.brum.beds.ac.uk'"),
+    ("https://www-bmj-com.ezproxy.example.ac.uk/content/1", "a library proxy 'www-bmj-com.ezproxy.example.ac.uk'"),
+])
+def test_a_mirror_as_citation_link_is_an_error_on_url(write, url, kind):
+    error = only_error(write(bib_entry(url=url)))
+    assert (error.line, error.key, error.field) == (20, "doe2020trial", "url")
+    assert error.found == f"{url!r} ({kind})"
+    assert error.message.endswith(f"url: found {url!r} ({kind}), expected the paper's own page as citation link "
+                                  "(its DOI at https://doi.org/, its PubMed record, PMC or the publisher); a mirror "
+                                  "where facts were read belongs in seen_at or source")
+
+
+@pytest.mark.parametrize("url", ["https://doi.org/10.1000/xyz123", "https://pubmed.ncbi.nlm.nih.gov/12345678/",
+                                 "https://pmc.ncbi.nlm.nih.gov/articles/PMC2867967/",
+                                 "https://bmcmedicine.biomedcentral.com/articles/10.1186/1741-7015-8-10",
+                                 "https://www.bmj.com/content/333/7569/623",
+                                 "https://notscribd.com/a",  # a host that only ends like a listed one
+                                 "https://ohsu.pure.elsevier.com/en/publications/x"])
+def test_the_papers_own_page_is_a_valid_citation_link(write, url):
+    table, problems = problems_of(write(bib_entry(url=url)))
+    assert problems.empty, problems.message.tolist()
+    assert table.iloc[0].url == url
+
+
+def test_a_mirror_is_accepted_as_provenance_in_source_and_seen_at(write):
+    mirror = "http://47.251.13.51:8081/16980316"
+    scribd = "https://www.scribd.com/document/476119669/The-McKenzie~Method"
+    table, problems = problems_of(write(bib_entry(url="https://doi.org/10.1000/xyz123",
+                                                  source=f"https://pubmed.ncbi.nlm.nih.gov/12345678/ {mirror}",
+                                                  seen_at=f"{scribd}   {mirror}")))
+    assert problems.empty, problems.message.tolist()
+    row = table.iloc[0]
+    assert row.seen_at == [scribd, mirror]  # whitespace-separated, '~' kept as in the URL
+    assert row.source == ["https://pubmed.ncbi.nlm.nih.gov/12345678/", mirror]
+
+
+def test_seen_at_must_hold_urls_like_source(write):
+    error = only_error(write(bib_entry(seen_at="https://example.org/a www.scribd.com/document/1")))
+    assert (error.field, error.found, error.expected) == ("seen_at", "'www.scribd.com/document/1'",
+                                                         "http(s) URLs separated by spaces")
+
+
+def test_seen_at_is_a_known_field_and_an_empty_list_when_absent(write):
+    table, problems = problems_of(write(bib_entry()))
+    assert problems.empty and table.iloc[0].seen_at == []
+    assert "seen_at" in lbp.validation.EVIDENCE_FIELDS
+
+
+def test_mirror_citation_link_is_not_checked_in_printed_citations(write):
+    """article.bib holds citations exactly as printed: a printed mirror URL is what the article printed."""
+    text = ("@article{printed1,\n  author = {Doe, J},\n  title = {T},\n  journal = {Spine},\n  year = {2020},\n"
+            "  url = {https://www.scribd.com/document/1},\n  printed_number = {1},\n  source = {shared/a.txt},\n"
+            "  location = {reference list, item 1},\n}\n")
+    _, problems = problems_of(write(text, "article.bib"), schema="printed")
+    assert problems.empty, problems.message.tolist()
+
+
+def test_mirror_hosts_constant_is_lower_case_host_names():
+    from lbpevidence.validation import MIRROR_HOSTS, mirror_kind
+
+    assert all(host == host.lower().strip() and "." in host and "/" not in host for host in MIRROR_HOSTS)
+    assert all(mirror_kind(f"https://{host}/x") for host in MIRROR_HOSTS)
+    assert mirror_kind("not a url") is None and mirror_kind("") is None
+
+
+def test_format_entry_writes_seen_at_space_separated_and_verbatim():
+    from lbpevidence.refsio import format_entry
+
+    text = format_entry({"key": "doe2020trial", "title": "T", "source": ["https://pubmed.ncbi.nlm.nih.gov/1/"],
+                         "seen_at": ["https://www.scribd.com/doc/a_b%20c", "http://47.251.13.51:8081/1"]})
+    assert "  seen_at      = {https://www.scribd.com/doc/a_b%20c http://47.251.13.51:8081/1},\n" in text
+    assert text.index("  source ") < text.index("  seen_at ") < text.index("}\n")
+
+
+def test_bundled_citation_links_are_the_papers_own_pages():
+    """Every bundled entry with a DOI or PMID links to its DOI resolver or PubMed record (issue 15)."""
+    refs = lbp.read_references()
+    identified = refs[(refs.doi != "") | (refs.pmid != "")]
+    canonical = identified.url.str.startswith(("https://doi.org/", "https://pubmed.ncbi.nlm.nih.gov/"))
+    assert canonical.all(), identified.loc[~canonical, ["key", "url"]].to_string()
+
+
 def test_text_that_lost_its_at_sign_is_reported_not_dropped(write):
     _, problems = problems_of(write(bib_entry("kept") + "article{lost, title = {x}}\n"))
     assert problems.message.str.contains("lost entry: found text that looks like an entry without '@'").any()

@@ -321,7 +321,7 @@ def _record(entry_type: str, line: int, names: list[str], fields: dict[str, str]
         "pmcid": fields.get("pmcid", ""), "url": fields.get("url", ""),
         "registration": fields.get("registration", ""), "note": fields.get("note", ""),
         "year": int(fields["year"]) if fields.get("year", "").isdigit() else None,
-        "modality": [], "comparator": [], "rob_domains": [], "source": [], "unverified": [],
+        "modality": [], "comparator": [], "rob_domains": [], "source": [], "seen_at": [], "unverified": [],
         "participants": None, "studies": None, "pedro": None, "printed_number": None,
         "source_format": source_format, "source_line": line,
         "author_names": [n[1:-1] if n.startswith("{") and n.endswith("}") else n for n in names],
@@ -871,6 +871,8 @@ def apply_evidence(records: pd.DataFrame, **fields: Any) -> pd.DataFrame:
                     if all(values[p] for p in needed):
                         urls.append(url.format_map(values) if needed else url)
                 cells.append(urls)
+        elif name == "seen_at":
+            cells = [text.split() for _ in range(len(out))]
         elif name in _LIST_EVIDENCE:
             kind = _LIST_EVIDENCE[name]
             items = [v for v in re.split(r"\s*;\s*", text) if v]

@@ -57,7 +57,7 @@ from .errors import Problem, ReferenceTableError, check_choice, problems_frame, 
 from .latex import decode_latex, decode_many, normalise_pages
 from .names import split_authors_many
 from .paths import resolve_refs_file
-from .validation import LIST_FIELDS, SCHEMAS, check_record, normalise_doi
+from .validation import LIST_FIELDS, MIRROR_HOSTS, SCHEMAS, check_record, normalise_doi
 from .vocabulary import resolve
 
 __all__ = ["REFERENCE_COLUMNS", "parse_bibtex", "read_references"]
@@ -66,10 +66,13 @@ REFERENCE_COLUMNS = [
     "key", "entry_type", "line", "authors", "first_author", "author_count", "et_al", "title", "journal",
     "year", "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "modality", "design",
     "population", "participants", "studies", "comparator", "finding", "rob", "rob_domains", "rob_source",
-    "pedro", "pedro_items", "pedro_source", "summary", "source", "location", "verified", "unverified",
-    "printed_number", "registration", "note",
+    "pedro", "pedro_items", "pedro_source", "summary", "source", "seen_at", "location", "verified",
+    "unverified", "printed_number", "registration", "note",
 ]
 _INT_COLUMNS = ("year", "participants", "studies", "pedro", "printed_number", "author_count")
+# Part of every cache key: a table cached before a column or a mirror host was added is not served again
+# (it would lack the column, or miss a problem the rules now report).
+_CACHE_RULES = "columns=" + ",".join(REFERENCE_COLUMNS) + ";mirrors=" + ",".join(sorted(MIRROR_HOSTS))
 _TERM_FIELDS = {"design": "design", "population": "population", "finding": "finding", "rob": "rob"}
 _LIST_TERMS = {"modality": "modality", "comparator": "comparator", "rob_domains": "rob"}
 _MONTHS = {m: m.capitalize() for m in ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
@@ -269,7 +272,7 @@ def _split_list(value: str) -> list[str]:
 _EVIDENCE_TEXT = frozenset(("modality", "design", "population", "comparator", "finding", "rob", "rob_domains",
                             "unverified", "verified", "participants", "studies", "pedro", "pedro_items"))
 # URLs keep '~', '%' and '--' literally: LaTeX decoding would turn '~' into a space.
-_URL_FIELDS = frozenset(("source", "url", "rob_source", "pedro_source"))
+_URL_FIELDS = frozenset(("source", "seen_at", "url", "rob_source", "pedro_source"))
 
 
 def _build_record(entry_type: str, key: str, line: int, fields: dict[str, str],
@@ -293,6 +296,7 @@ def _build_record(entry_type: str, key: str, line: int, fields: dict[str, str],
         "_field_lines": field_lines,
         "doi": normalise_doi(decode_latex(raw["doi"])) if "doi" in raw else "",
         "source": raw.get("source", "").split(),
+        "seen_at": raw.get("seen_at", "").split(),
         "unverified": [v.lower() for v in raw_lists.get("unverified", [])],
         "rob_domains": raw_lists.get("rob_domains", []),
     }
@@ -329,7 +333,7 @@ def _to_frame(records: list[dict]) -> pd.DataFrame:
         return list(map(mapping.__getitem__, values))  # a C loop: twice as fast as a comprehension
 
     columns: dict[str, list] = {name: [r[name] for r in records]
-                                for name in ("key", "entry_type", "line", "doi", "source", "unverified")}
+                                for name in ("key", "entry_type", "line", "doi", "source", "seen_at", "unverified")}
     author_fields = [r.get("author") or r.get("editor") or "" for r in raws]
     parsed = split_authors_many(set(author_fields))
     columns["authors"] = [list(parsed[a][0]) for a in author_fields]
@@ -620,7 +624,7 @@ def read_references(path: str | Path | None = None, *, strict: bool = True, sche
         table = _empty_table()
     else:
         data = file_path.read_bytes()
-        key = cache_key(data, "references", schema, file)
+        key = cache_key(data, "references", schema, file, _CACHE_RULES)
         cached = load_cached(key)
         if cached is not None:
             table, problems = cached

@@ -61,10 +61,11 @@ ENTRY_FIELDS = (
     ("studies", "studies"), ("comparator", "comparator"), ("finding", "finding"), ("rob", "rob"),
     ("rob_domains", "rob_domains"), ("rob_source", "rob_source"), ("pedro", "pedro"),
     ("pedro_items", "pedro_items"), ("pedro_source", "pedro_source"), ("summary", "summary"),
-    ("source", "source"), ("location", "location"), ("verified", "verified"), ("unverified", "unverified"),
+    ("source", "source"), ("seen_at", "seen_at"), ("location", "location"), ("verified", "verified"),
+    ("unverified", "unverified"),
 )
-_VERBATIM = {"doi", "url", "source", "rob_source", "pedro_source"}
-_SPACE_LISTS = {"source"}
+_VERBATIM = {"doi", "url", "source", "seen_at", "rob_source", "pedro_source"}
+_SPACE_LISTS = {"source", "seen_at"}
 _NAME_WIDTH = 12  # "participants", as in refs/studies.bib
 
 _TEXT_SPECIAL = re.compile(r"[\\{}$&%#_~]|-(?=-)|`(?=`)|'(?=')")

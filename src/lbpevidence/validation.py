@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import ipaddress
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from .errors import Problem
 from .latex import decode_latex
@@ -32,10 +34,12 @@ __all__ = [
     "ENTRY_TYPES",
     "EVIDENCE_FIELDS",
     "LIST_FIELDS",
+    "MIRROR_HOSTS",
     "PRINTED_FIELDS",
     "SCHEMAS",
     "check_record",
     "is_doi",
+    "mirror_kind",
     "normalise_doi",
 ]
 
@@ -61,7 +65,7 @@ BIBLIOGRAPHIC_FIELDS = (
 )
 EVIDENCE_FIELDS = (
     "modality", "design", "population", "participants", "studies", "comparator", "finding", "rob",
-    "rob_domains", "rob_source", "pedro", "pedro_items", "pedro_source", "summary", "source",
+    "rob_domains", "rob_source", "pedro", "pedro_items", "pedro_source", "summary", "source", "seen_at",
     "location", "verified", "unverified",
 )
 PRINTED_FIELDS = ("printed_number", "source", "location")
@@ -81,6 +85,62 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_COUNT = {"participants": 10_000_000, "studies": 100_000, "printed_number": 100_000}
 _MAX_TERMS = 50  # terms in one list field (modality, comparator, rob_domains); real entries have a few
 _MAX_LISTED = 5  # bad words of one list field reported one by one; the rest are counted in one problem
+
+# Hosts that serve copies of other publishers' pages: web proxies, document-sharing sites, abstract
+# aggregators and reprint sites. A page on one of them may be where a number was read (it then goes in
+# `source` or `seen_at`, as provenance) but never the citation link (`url`), which must be the paper's own
+# page: https://doi.org/DOI, https://pubmed.ncbi.nlm.nih.gov/PMID/, PMC or the publisher. A host
+# matches itself and its subdomains (`scribd.com` covers `de.scribd.com`). Raw IP addresses and library
+# proxies that rewrite a publisher's host (`0-bmcmedicine-biomedcentral-com.brum.beds.ac.uk`, EZproxy,
+# OCLC) are recognised without being listed (see :func:`mirror_kind`). Extend the list when a new mirror
+# turns up in refs/.
+MIRROR_HOSTS = frozenset((
+    # web proxies and link shorteners
+    "mdsite.deno.dev", "app.altruwe.org", "ptop.only.wip.la", "oszar.com", "rt.http3.lol", "bit.ly",
+    "web.archive.org", "global.ssl.fastly.net", "prideseotools.com",
+    # document-sharing sites
+    "scribd.com", "researchgate.net", "dokumen.tips", "fdocuments.us", "fdocuments.in", "fdokumen.com",
+    "vdocument.in", "vdocuments.site", "vdocuments.mx", "pdfcookie.com", "1library.net", "readkong.com",
+    "abcdocz.com", "coek.info", "pdfdrive.to", "docslib.org", "doczz.net", "kipdf.com", "studylib.net",
+    "slidelegend.com", "yumpu.com", "moam.info", "healthdocbox.com", "document.onl", "pdfslide.net",
+    "5dok.org",
+    # abstract aggregators and reprint sites
+    "deepdyve.com", "metajournal.com", "eurekamag.com", "unboundmedicine.com", "biomedsearch.com",
+    "curehunter.com", "scilit.com", "scilit.net", "semanticscholar.org", "ouci.dntb.gov.ua", "zendy.io",
+    "linkedlifedata.com", "togows.dbcls.jp", "suppr.wilddata.cn", "zhixidata.com", "zhenzhi.com",
+    "litmetric.com", "medluna.com", "druglib.com", "eddoctor24h.com", "ai-bt.com", "paperexplained.cn",
+    "synapsesocial.com", "concepedia.online", "scholarhub.vn", "discovery.researcher.life",
+    "jcore-reference.highwire.org", "chiro.org",
+))
+_LIBRARY_PROXY = re.compile(r"^0-[a-z0-9-]+\.|\.ezproxy\.|\.idm\.oclc\.org$")
+
+
+def mirror_kind(url: str) -> str | None:
+    """Why ``url`` cannot be a citation link, or None when its host is not a known mirror.
+
+    >>> mirror_kind("http://47.251.13.51:8081/16980316")
+    'a raw IP address'
+    >>> mirror_kind("https://de.scribd.com/document/1"), mirror_kind("https://doi.org/10.1136/bmj.l689")
+    ("a mirror host 'de.scribd.com'", None)
+    """
+    try:
+        host = (urlsplit(url.strip()).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return None
+    if not host:
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return "a raw IP address"
+    if _LIBRARY_PROXY.search(host):
+        return f"a library proxy '{host}'"
+    labels = host.split(".")
+    if any(".".join(labels[i:]) in MIRROR_HOSTS for i in range(len(labels) - 1)):
+        return f"a mirror host '{host}'"
+    return None
 
 
 def normalise_doi(value: str) -> str:
@@ -234,8 +294,21 @@ def _check_sources(c: _Checker, required: bool, urls_only: bool = True) -> None:
         c.add("source", "no source", "the URL of the page the entry was checked against")
     bad = [repr(url) for url in sources if not _URL.match(url)] if urls_only else []
     _add_each(c, "source", bad, "http(s) URLs separated by spaces", "words that are not URLs")
+    if urls_only:
+        seen = c.record.get("seen_at") or []
+        _add_each(c, "seen_at", [repr(url) for url in seen if not _URL.match(url)],
+                  "http(s) URLs separated by spaces", "words that are not URLs")
     if required and not c.value("location"):
         c.add("location", "no location", "where on the source page the facts were seen ('PubMed abstract')")
+
+
+def _check_citation_link(c: _Checker) -> None:
+    url = c.value("url")
+    kind = mirror_kind(url) if url else None
+    if kind:
+        c.add("url", f"{url!r} ({kind})",
+              "the paper's own page as citation link (its DOI at https://doi.org/, its PubMed record, PMC or the "
+              "publisher); a mirror where facts were read belongs in seen_at or source")
 
 
 def _check_evidence(c: _Checker) -> None:
@@ -290,6 +363,7 @@ def _check_evidence(c: _Checker) -> None:
         c.add("doi", "neither doi nor pmid", "a DOI or a PubMed id, so the entry can be checked (or, when no page "
               "showed either, `unverified = {doi; pmid}` so readers see it)")
     _check_sources(c, required=True)
+    _check_citation_link(c)
     verified = raw.get("verified", "")
     if not verified:
         c.add("verified", "no verified date", "the date (YYYY-MM-DD) the entry was checked against its source")
