@@ -430,3 +430,16 @@ def test_risk_of_bias_table_scores_pedro_items_without_item_1():
     assert "P1" not in table.columns
     assert table["category"].tolist() == ["low", "not assessed"]
     assert risk_of_bias_table(refs, keys=["t1"])["key"].tolist() == ["t1"]
+
+
+@pytest.mark.parametrize(("rob1", "expected"), [
+    (["Random sequence generation (selection bias): Low risk", "Allocation concealment (selection bias): Low risk",
+      "Blinding of outcome assessment (detection bias) All outcomes: Low risk",
+      "Incomplete outcome data (attrition bias) All outcomes: Low risk"], "low"),
+    (["Random sequence generation (selection bias): Low risk", "Allocation concealment (selection bias): Low risk"],
+     "some concerns"),                                   # a table cut short is not low risk
+    (["Sequence generation: Low", "Participants and assessor blinding: High"], "high"),
+    (["Adequate sequence generation: Low risk", "Blinding? Outcome assessor: Unclear risk"], "some concerns"),
+])
+def test_rob1_domains_from_a_review_table(rob1, expected):
+    assert rob_category({"rob": "", "rob1": rob1, "pedro": 9, "pedro_items": ALL_ITEMS})[0] == expected

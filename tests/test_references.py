@@ -379,3 +379,13 @@ def test_problems_frame_is_the_frame_of_the_problems_as_rows(count):
     pd.testing.assert_frame_equal(frame, rows)
     frame["extra"] = 1  # a caller may change its copy ...
     assert list(problems_frame([]).columns) == PROBLEM_COLUMNS  # ... without changing the next empty frame
+
+
+def test_rob1_judgements_are_checked_and_need_their_source(write):
+    path = write(bib_entry(rob1="Allocation concealment: Low risk; blinding", rob_source="https://example.org/t"))
+    table, problems = lbp.read_references(path, strict=False)
+    assert [m.split(": found ", 1)[1] for m in problems["message"]] == [
+        "'blinding', expected RoB 1 domain judgements 'domain: low|unclear|high' separated by ';'"]
+    assert table["rob1"].iloc[0] == ["Allocation concealment: Low risk", "blinding"]
+    _, problems = lbp.read_references(write(bib_entry(rob1="Allocation concealment: Low risk")), strict=False)
+    assert problems["field"].tolist() == ["rob_source"]

@@ -45,6 +45,7 @@ import pandas as pd
 
 from .errors import ClaimsTableError, Problem, check_choice, problems_frame, raise_for_problems
 from .paths import resolve_refs_file
+from .validation import rob1_judgement
 from .vocabulary import (
     COMPARATOR_CLASSES,
     COMPARISON_LABELS,
@@ -285,9 +286,11 @@ def verdict_for(estimate: float, ci_low: float, ci_high: float, mid: float) -> t
 def rob_category(row: pd.Series | dict | None, rules: GradeRules = GradeRules()) -> tuple[str, str]:
     """``(category, basis)`` of one trial's risk of bias: low, some concerns, high or not assessed.
 
-    A RoB 2 overall judgement wins (RoB 1 ``unclear`` counts as some concerns); else the PEDro
-    record by :class:`GradeRules`' documented convention (total and allocation items); else
-    ``not assessed``, which the grading counts as unclear and says so.
+    A RoB 2 overall judgement wins (RoB 1 ``unclear`` counts as some concerns); else a Cochrane
+    review's RoB 1 domain judgements (``rob1``: high if a key domain is high, low only if all four
+    key domains are low); else the PEDro record by :class:`GradeRules`' documented convention
+    (total and allocation items); else ``not assessed``, which the grading counts as unclear and
+    says so.
 
     Examples
     --------
@@ -297,6 +300,8 @@ def rob_category(row: pd.Series | dict | None, rules: GradeRules = GradeRules())
     ('some concerns', 'PEDro 7/10, item answers not recorded')
     >>> rob_category({"rob": "unclear", "pedro": None})
     ('some concerns', 'RoB unclear')
+    >>> rob_category({"rob": "", "rob1": ["Random sequence generation: low", "Blinding of outcome assessment: high"]})
+    ('high', 'RoB 1, 2 of 4 key domains judged')
     >>> rob_category(None)
     ('not assessed', 'no risk-of-bias judgement or PEDro score in the table')
     """
@@ -306,6 +311,9 @@ def rob_category(row: pd.Series | dict | None, rules: GradeRules = GradeRules())
     if rob in ("low", "some-concerns", "high", "unclear"):
         category = {"some-concerns": "some concerns", "unclear": "some concerns"}.get(rob, rob)
         return category, f"RoB {rob.replace('-', ' ')}"
+    rob1 = [found for found in map(rob1_judgement, list(row.get("rob1") or [])) if found]
+    if rob1:
+        return _rob1_category(rob1)
     pedro = row.get("pedro")
     if pedro is not None and not pd.isna(pedro):
         score = int(pedro)
@@ -320,6 +328,32 @@ def rob_category(row: pd.Series | dict | None, rules: GradeRules = GradeRules())
         detail = "" if answers else ", item answers not recorded"
         return category, f"PEDro {score}/10{detail}"
     return "not assessed", "no risk-of-bias judgement or PEDro score in the table"
+
+
+#: The RoB 1 domains that decide a trial's category, and the words that name them in Cochrane tables.
+ROB1_KEY_DOMAINS = {"sequence generation": ("sequence",), "allocation concealment": ("concealment",),
+                    "blinding of outcome assessment": ("outcome assess", "assessor"),
+                    "incomplete outcome data": ("incomplete",)}
+
+
+def _rob1_category(judgements: list[tuple[str, str]]) -> tuple[str, str]:
+    """RoB 1 domains (a Cochrane review's table): high if a key domain is high, low if all four are low.
+
+    The key domains (:data:`ROB1_KEY_DOMAINS`) are those a risk-of-bias summary across domains
+    rests on in the Cochrane Handbook's RoB 1 guidance; a table cut short, or an unclear key domain,
+    gives some concerns.
+    """
+    found: dict[str, str] = {}
+    for domain, judgement in judgements:
+        for key, words in ROB1_KEY_DOMAINS.items():
+            if any(w in domain for w in words) and key not in found:
+                found[key] = judgement
+    seen = f"RoB 1, {len(found)} of {len(ROB1_KEY_DOMAINS)} key domains judged"
+    if "high" in found.values():
+        return "high", seen
+    if len(found) == len(ROB1_KEY_DOMAINS) and set(found.values()) == {"low"}:
+        return "low", seen
+    return "some concerns", seen
 
 
 def risk_of_bias_table(references: pd.DataFrame, rules: GradeRules = GradeRules(),

@@ -65,8 +65,8 @@ __all__ = ["REFERENCE_COLUMNS", "parse_bibtex", "read_references"]
 REFERENCE_COLUMNS = [
     "key", "entry_type", "line", "authors", "first_author", "author_count", "et_al", "title", "journal",
     "year", "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "modality", "design",
-    "population", "participants", "studies", "comparator", "finding", "rob", "rob_domains", "rob_source",
-    "pedro", "pedro_items", "pedro_source", "summary", "source", "seen_at", "location", "verified",
+    "population", "participants", "studies", "comparator", "finding", "rob", "rob_domains", "rob1", "rob_source",
+    "rob_location", "pedro", "pedro_items", "pedro_source", "summary", "source", "seen_at", "location", "verified",
     "unverified", "printed_number", "registration", "note",
 ]
 _INT_COLUMNS = ("year", "participants", "studies", "pedro", "printed_number", "author_count")
@@ -314,7 +314,7 @@ def _int_or_none(text: str) -> int | None:
 
 
 _TEXT_COLUMNS = ("title", "journal", "volume", "issue", "pages", "pmcid", "summary", "location", "verified",
-                 "pedro_items", "registration", "note")
+                 "pedro_items", "registration", "note", "rob_location")
 _NUMBER_COLUMNS = ("year", "participants", "studies", "pedro", "printed_number")
 
 
@@ -361,6 +361,8 @@ def _to_frame(records: list[dict]) -> pd.DataFrame:
     for name, kind in _LIST_TERMS.items():
         columns[name] = [[resolve(kind, v, suggest=False)[0] or v for v in r["_raw_lists"].get(name, [])]
                          for r in records] if name in present else [[] for _ in range(count)]
+    columns["rob1"] = [list(r["_raw_lists"].get("rob1", [])) for r in records] if "rob1" in present \
+        else [[] for _ in range(count)]
     table = pd.DataFrame({c: columns[c] for c in REFERENCE_COLUMNS})
     for column in (*_INT_COLUMNS, "line"):
         table[column] = pd.array(columns[column], dtype="Int64")

@@ -65,11 +65,11 @@ BIBLIOGRAPHIC_FIELDS = (
 )
 EVIDENCE_FIELDS = (
     "modality", "design", "population", "participants", "studies", "comparator", "finding", "rob",
-    "rob_domains", "rob_source", "pedro", "pedro_items", "pedro_source", "summary", "source", "seen_at",
-    "location", "verified", "unverified",
+    "rob_domains", "rob1", "rob_source", "rob_location", "pedro", "pedro_items", "pedro_source", "summary",
+    "source", "seen_at", "location", "verified", "unverified",
 )
 PRINTED_FIELDS = ("printed_number", "source", "location")
-LIST_FIELDS = ("modality", "comparator", "rob_domains", "source", "unverified")
+LIST_FIELDS = ("modality", "comparator", "rob_domains", "rob1", "source", "unverified")
 
 _YEAR = re.compile(r"^\d{4}$", re.ASCII)
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -255,6 +255,30 @@ def _as_int(value: str) -> int | None:
     return int(value)
 
 
+_ROB1_JUDGEMENTS = {"low": "low", "low risk": "low", "unclear": "unclear", "unclear risk": "unclear",
+                    "high": "high", "high risk": "high"}
+
+
+def rob1_judgement(value: str) -> tuple[str, str] | None:
+    """``(domain, judgement)`` of one RoB 1 item written ``domain: judgement``, or None.
+
+    The judgement is ``low``, ``unclear`` or ``high`` (``Low risk`` as Cochrane tables print it
+    is accepted); the domain is kept as printed, lower case.
+
+    Examples
+    --------
+    >>> rob1_judgement("Allocation concealment (selection bias): Low risk")
+    ('allocation concealment (selection bias)', 'low')
+    >>> rob1_judgement("blinding") is None
+    True
+    """
+    domain, colon, judgement = value.rpartition(":")
+    found = _ROB1_JUDGEMENTS.get(judgement.strip().lower())
+    if not colon or not domain.strip() or found is None:
+        return None
+    return " ".join(domain.lower().split()), found
+
+
 def _add_each(c: _Checker, field: str, founds: list[str], expected: str, what: str) -> None:
     """One problem per bad word of a list field, up to _MAX_LISTED; the rest counted in one more."""
     for found in founds[:_MAX_LISTED]:
@@ -345,7 +369,10 @@ def _check_evidence(c: _Checker) -> None:
     domains = c.record.get("rob_domains") or []
     if domains and len(domains) != 5:
         c.add("rob_domains", f"{len(domains)} judgements", "5 RoB 2 domain judgements (D1-D5) separated by ';'")
-    if (raw.get("rob") or raw.get("rob_domains")) and not raw.get("rob_source"):
+    bad_rob1 = [repr(v) for v in _list_values(c, "rob1") if rob1_judgement(v) is None]
+    _add_each(c, "rob1", bad_rob1, "RoB 1 domain judgements 'domain: low|unclear|high' separated by ';'",
+              "values that are not domain judgements")
+    if (raw.get("rob") or raw.get("rob_domains") or raw.get("rob1")) and not raw.get("rob_source"):
         c.add("rob_source", "no rob_source", "the URL the risk-of-bias judgement was read on")
     _check_positive_int(c, "participants")
     _check_positive_int(c, "studies")
