@@ -371,8 +371,8 @@ def stale_temporary_files(path: str | Path) -> list[Path]:
 _MACRO_DEFINITION = re.compile(r"^[ \t]*@[ \t]*string[ \t]*[{(]", re.MULTILINE | re.IGNORECASE)
 
 
-def _check_appended(old: bytes, block: str, file: str, prefix_lines: int,
-                    expected: int) -> tuple[tuple[str, ...], list[Problem]]:
+def _check_appended(old: bytes, block: str, file: str, prefix_lines: int, expected: int,
+                    after: list | None = None) -> tuple[tuple[str, ...], list[Problem]]:
     """(keys appended, problems of the file as it would be), without parsing the old part again.
 
     The old part's table and problems come from the cache (the bytes were just read by
@@ -382,7 +382,8 @@ def _check_appended(old: bytes, block: str, file: str, prefix_lines: int,
     on a line of its own, reads the same alone; what the old part contributes is its keys
     (a key taken is a duplicate) and its problems. Records formatted by
     :func:`format_entry` use no @string macros; BibTeX text goes through
-    :func:`_check_whole` when the file defines any.
+    :func:`_check_whole` when the file defines any. ``after`` (a list) receives the table and
+    problems of the file as it will be, for the cache (see :func:`_remember`).
     """
     from .references import parse_bibtex, parse_bytes
 
@@ -401,7 +402,24 @@ def _check_appended(old: bytes, block: str, file: str, prefix_lines: int,
         problems.append(Problem(file, prefix_lines + 1, "", "entry", f"{len(keys)} entries read back",
                                 f"the {expected} entries given"))
     problems.sort(key=lambda p: (p.line, p.key, p.field))
+    if after is not None and len(old_table) and len(keys) == len(block_table):
+        import pandas as pd
+
+        after[:] = [pd.concat([old_table, block_table], ignore_index=True), list(problems)]
     return tuple(keys), problems
+
+
+def _remember(data: bytes, file: str, after: list) -> None:
+    """Cache the table of the file just written, so the next read (the next ``add``) does not parse it.
+
+    What is stored is what a parse of ``data`` gives (the old part's cached table and problems
+    followed by the new block's: tests/test_hostile.py compares them with a parse without cache).
+    """
+    if not after:
+        return
+    from .cache import cache_key, store
+
+    store(cache_key(data, "references", "studies", file), tuple(after))
 
 
 def _check_whole(new_text: str, block: str, file: str, prefix_lines: int,
@@ -524,11 +542,12 @@ def append_entries(path: str | Path, entries: str | Any, *, backup: bool = False
         block = lead + "\n".join(block_entries)
         prefix_lines = (flat + glue).count("\n")
         del flat
+        after: list = []
         if isinstance(entries, str) and _MACRO_DEFINITION.search(old_text):
             # BibTeX text may use the file's @string macros: read it as part of the whole file
             keys, problems = _check_whole(old_text + glue + block, block, file, prefix_lines, expected)
         else:
-            keys, problems = _check_appended(old, block, file, prefix_lines, expected)
+            keys, problems = _check_appended(old, block, file, prefix_lines, expected, after)
         del old_text
         errors = [p for p in problems if p.severity == "error"]
         if errors:
@@ -554,4 +573,5 @@ def append_entries(path: str | Path, entries: str | Any, *, backup: bool = False
             _atomic_write(target, old + addition, info)
         except OSError as exc:
             raise _write_failed(file, target, exc) from None
+        _remember(old + addition, file, after)
     return AppendResult(path, keys, written=True, backup=backup_path, warnings=warnings)
