@@ -442,6 +442,15 @@ def test_hang_only_regular_files_are_read(tmp_path, small, capsys, kind):
         assert code == 1 and f"found {found}" in err
         _, problems = lbp.import_records(special, "medline", strict=False)
         assert problems.found.tolist() == [found]
+        with pytest.raises(ReferenceTableError, match=f"found {re.escape(found)}, expected an existing .bib file"):
+            append_entries(special, bib_entry("roe2021yoga"))
+
+
+def test_hang_a_symlink_loop_is_a_problem(tmp_path):
+    loop = tmp_path / "studies.bib"
+    loop.symlink_to(loop)
+    _, problems = lbp.read_references(loop, strict=False)
+    assert problems.found.tolist() == ["a file that cannot be read (ELOOP: Too many levels of symbolic links)"]
 
 
 def test_encoding_a_refs_folder_whose_name_is_not_utf8(tmp_path, refs, capsys, monkeypatch):

@@ -744,7 +744,7 @@ def read_references(path: str | Path | None = None, *, strict: bool = True, sche
     file_path = resolve_refs_file(path, default_name)
     file = str(file_path)
     problems: list[Problem]
-    if not file_path.exists():
+    if not file_path.exists() and not file_path.is_symlink():  # a symlink loop "does not exist": read_input names it
         problems = [Problem(file, 0, "", "", "no such file", "an existing .bib file")]
         table = _empty_table()
     elif file_path.is_dir():

@@ -503,6 +503,7 @@ def append_entries(path: str | Path, entries: str | Any, *, backup: bool = False
       ...:26 roe2021yoga design: found 'rtc', expected a known design (did you mean 'rct'?); see refs/README.md
     """
     from .paths import resolve_refs_file
+    from .safety import not_regular
 
     path = resolve_refs_file(Path(path), "studies.bib")
     file = str(path)
@@ -515,8 +516,8 @@ def append_entries(path: str | Path, entries: str | Any, *, backup: bool = False
         expected = len(block_entries)
     if not block_entries:
         raise ValueError("There are no entries to append.")
-    if not path.is_file():
-        found = "a directory" if path.is_dir() else "no such file"
+    found = not_regular(path)  # a FIFO would block the locked read below; a device would never end
+    if found is not None:
         raise ReferenceTableError([Problem(file, 0, "", "", found, "an existing .bib file (create an empty one to "
                                                                    "start a new table)")], f"{file}: cannot append")
     with _locked(path) as handle:
