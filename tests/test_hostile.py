@@ -368,6 +368,18 @@ def test_html_escaping_of_markdown_exports(write, capsys):
     assert markdown_safe("Tai chi & yoga") == "Tai chi & yoga"  # a plain '&' stays readable
 
 
+def test_html_escaping_of_the_audit_explanations(refs, capsys):
+    """An unknown printed author is quoted in the explanation lines of `audit` (markdown)."""
+    path = refs / "article.bib"
+    text = path.read_text(encoding="utf-8")
+    at = text.index("{", text.index("author"))
+    path.write_text(text[:at + 1] + "Zzyzx<img src=x onerror=alert(1)>, Q. and " + text[at + 1:], encoding="utf-8")
+    code, out, _ = run_main(capsys, "audit", str(refs))
+    line = next(line for line in out.splitlines() if "Zzyzx" in line)
+    assert code == 0 and "Zzyzx&lt;img src=x onerror=alert(1)&gt; is an author of none of them" in line
+    assert "<img" not in out
+
+
 # --- tracebacks and hangs --------------------------------------------------------------------------------
 
 

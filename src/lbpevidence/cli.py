@@ -361,8 +361,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         shown = citations.assign(score=citations["score"].round(2))
         columns = ["printed_number", "key", "verdict", "best_match", "score", "wrong_fields", "resembles"]
         sys.stdout.write("## Citations\n\n" + format_table(shown[columns], "markdown") + "\n")
-        sys.stdout.write("".join(f"- [{n}] {text}\n" for n, text in zip(citations["printed_number"],
-                                                                       citations["explanation"], strict=True)))
+        from .safety import markdown_safe
+
+        explained = zip(citations["printed_number"], citations["explanation"], strict=True)
+        # the explanations quote printed author names as given: raw HTML is escaped like any markdown cell
+        sys.stdout.write("".join(f"- [{n}] {markdown_safe(str(text))}\n" for n, text in explained))
         if len(wrong):
             sys.stdout.write("\n## Wrong fields\n\n" + format_table(wrong, "markdown"))
         if claims is not None and len(claims):
