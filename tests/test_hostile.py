@@ -579,6 +579,18 @@ def test_report_plot_labels_are_literal_text(tmp_path):
     assert all("$" in t._preprocess_math(t.get_text())[0] for t in ax.get_yticklabels()[:2]) and rendered
 
 
+@pytest.mark.slow
+def test_report_with_a_dollar_in_an_author_name_is_built_without_a_traceback(refs, tmp_path, capsys):
+    path = refs / "studies.bib"
+    text = path.read_text(encoding="utf-8")
+    at = text.index("{", text.index("author", text.index("{ukbeam2004united,")))
+    path.write_text(text[:at + 1] + "Doe\\$x^\\$, J. and " + text[at + 1:], encoding="utf-8")
+    code, _, err = run_main(capsys, "report", "-o", str(tmp_path / "report"), "--refs", str(refs))
+    assert code == 0, err
+    page = (tmp_path / "report" / "03-meta-analysis.html").read_text(encoding="utf-8")
+    assert "Traceback" not in page and "ParseSyntaxException" not in page
+
+
 # --- errors a user can act on ----------------------------------------------------------------------------
 
 
