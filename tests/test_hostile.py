@@ -548,6 +548,19 @@ def test_report_onto_an_existing_file_is_a_usage_error(tmp_path, capsys):
     assert target.read_text(encoding="utf-8") == "keep me"
 
 
+def test_report_into_a_folder_that_cannot_be_written_says_so(tmp_path, capsys, monkeypatch):
+    import lbpevidence.report as report
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(report, "execute_notebooks", lambda paths, **kwargs: [])
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    code, _, err = run_main(capsys, "report", "-o", str(tmp_path / "out"))
+    assert code == 1 and "Traceback" not in err
+    assert f"cannot write the report in {tmp_path / 'out'}: Permission denied ({tmp_path / 'out'})" in err
+
+
 def test_report_a_figure_that_fails_to_draw_fails_the_run():
     import nbformat
 
