@@ -615,12 +615,12 @@ def _brace_hint(raw: str, line: int, unclosed: bool) -> str:
         if field and depth >= 2:
             return (f"; the '{{' opened at line {value_opened} is still open when field '{field.group(1).lower()}' "
                     f"starts at line {number}")
-        for char in text:
-            if char == "{":
+        for brace in _BRACE.finditer(text):  # braces only: a 48 MB entry is mostly text
+            if brace.group() == "{":
                 depth += 1
                 if depth == 2:
                     value_opened = number
-            elif char == "}":
+            else:
                 depth -= 1
                 if depth == 0 and text.strip() != "}" and number > line:
                     return f"; a '}}' at line {number} closes the entry early (a '}}' too many in a value?)"
