@@ -683,7 +683,7 @@ def test_a_failure_while_writing_leaves_the_file_untouched_and_no_temporary_file
     target = {"replace": ("replace", fail_replace), "write": ("write", fail_half_way),
               "fsync": ("fsync", fail_fsync)}[failure]
     monkeypatch.setattr(refsio.os, target[0], target[1])
-    with pytest.raises(OSError):
+    with pytest.raises(ReferenceTableError, match=r"found the write failed .*; the file was not changed"):
         append_entries(path, [RECORD], backup=failure == "replace")
     monkeypatch.undo()
     assert path.read_bytes() == AWKWARD
@@ -849,7 +849,7 @@ def test_add_usage_errors_exit_2(refs_dir, tmp_path, capsys):
     unknown = tmp_path / "export.dat"
     unknown.write_text("hello\n", encoding="utf-8")
     assert add(str(unknown), "--refs", str(refs_dir)) == 2
-    assert "pass `format`, one of ['bibtex', 'ris', 'medline']" in capsys.readouterr().err
+    assert "pass --format (bibtex, ris, medline)" in capsys.readouterr().err  # the flag, as typed
     with pytest.raises(SystemExit) as info:
         add(str(DATA / "sample.ris"), "--format", "endnote")
     assert info.value.code == 2

@@ -123,12 +123,14 @@ READERS: dict[str, Callable[[Path], tuple[pd.DataFrame, pd.DataFrame]]] = {
     "article.bib": lambda path: lbp.read_references(path, strict=False, schema="printed"),
     "outcomes.csv": lambda path: lbp.read_outcomes(path, strict=False),
     "claims.csv": lambda path: lbp.read_claims(path, strict=False),
+    "overrides.csv": lambda path: lbp.read_overrides(path, strict=False),
 }
 STRICT_READERS: dict[str, tuple[Callable[[Path], pd.DataFrame], type[ReferenceTableError]]] = {
     "studies.bib": (lambda path: lbp.read_references(path), ReferenceTableError),
     "article.bib": (lambda path: lbp.read_references(path, schema="printed"), ReferenceTableError),
     "outcomes.csv": (lambda path: lbp.read_outcomes(path), OutcomeTableError),
     "claims.csv": (lambda path: lbp.read_claims(path), ClaimsTableError),
+    "overrides.csv": (lambda path: lbp.read_overrides(path), ClaimsTableError),
 }
 
 
@@ -154,6 +156,20 @@ class Bad:
 
 
 K = "doe2020trial"
+OVERRIDE_HEADER = "modality,outcome,comparator_class,window,domain,change,rationale,source_url\n"
+OVERRIDE = "yoga,pain,any,any,indirectness,-1,Trials used chair yoga only,\n"
+SMD = {**REPORTED, "instrument": "pain-smd", "effect_type": "SMD", "estimate": "-0.5", "ci_low": "-0.8",
+       "ci_high": "-0.2"}
+
+
+def laughs() -> str:
+    """@string macros, each ten copies of the one before: a6 would be 10,000,000 characters ('billion laughs')."""
+    text = '@string{a0 = "xxxxxxxxxx"}\n'
+    for i in range(1, 7):
+        text += f"@string{{a{i} = " + " # ".join([f"a{i - 1}"] * 10) + "}\n"
+    return text + bib_entry().replace("journal = {Spine}", "journal = a6")
+
+
 MISSING_COMMA = bib_entry().replace("  title = {A {Trial} of something},", "  title = {A {Trial} of something}")
 UNCLOSED_QUOTE = outcomes(VALID_ROW, {**VALID_ROW, "pool": "no", "notes": "XX"}, {**VALID_ROW, "pool": "no"},
                           {**VALID_ROW, "pool": "no"}).replace(",XX\n", ',"XX left open\n')
@@ -238,6 +254,19 @@ CATALOGUE: list[Bad] = [
         "unknown field 'modaliy'", "warning"),
     Bad("studies.bib", "a file saved as UTF-16 (Windows \"Unicode\")", bib_entry().encode("utf-16"), 1, "", "encoding",
         "UTF-16 text (byte-order mark FF FE)"),
+    Bad("studies.bib", "a key with a comma", bib_entry().replace(f"{{{K},", "{doe,2020trial,"), 1, "doe", "key",
+        "a key with a comma ('doe,2020trial')"),
+    Bad("studies.bib", "a key with a letter that is not lower-case ASCII", bib_entry("müller2020trial"), 1,
+        "müller2020trial", "key", "'müller2020trial' ('ü' at position 2)"),
+    Bad("studies.bib", "a lone `}` in a title, closing the entry early",
+        bib_entry(title="A } something"), line_of("journal"), K, "journal",
+        "field 'journal' after the end of entry 'doe2020trial'"),
+    Bad("studies.bib", "an opening brace left open in a value", bib_entry(title="A {Trial of something"), 1, K,
+        "entry", "the '{' opened at line 3 is still open when field 'journal' starts at line 4"),
+    Bad("studies.bib", "a `url` that is not http(s) (`javascript:`)", bib_entry(url="javascript:alert(1)"), 20, K,
+        "url", "'javascript:alert(1)'"),
+    Bad("studies.bib", "`@string` macros that multiply (\"billion laughs\")", laughs(), 7, "a6", "@string",
+        "@string macros expanding to more than 1,048,576 characters"),
     # article.bib
     Bad("article.bib", "no `printed_number`", article(drop=("printed_number",)), 1, "printed1", "printed_number",
         "no printed_number"),
@@ -308,6 +337,12 @@ CATALOGUE: list[Bad] = [
         "2 columns named 'mean_int'"),
     Bad("outcomes.csv", "a header without `source_url`", outcomes().replace("source_url", "url", 1), 1, "",
         "source_url", "no such column"),
+    Bad("outcomes.csv", "an SMD of -1e300 (finite, absurd)", outcomes({**SMD, "estimate": "-1e300",
+        "ci_low": "-1e301", "ci_high": "1e300"}), 2, K, "estimate", "'-1e300'"),
+    Bad("outcomes.csv", "an SMD of 25", outcomes({**SMD, "estimate": "25", "ci_low": "20", "ci_high": "30"}), 2, K,
+        "estimate", "'25'"),
+    Bad("outcomes.csv", "an SD of 1e-300", outcomes({**VALID_ROW, "sd_int": "1e-300"}), 2, K, "sd_int",
+        "'1e-300'"),
     # claims.csv
     Bad("claims.csv", "a misspelt modality", claims(CLAIM.replace("acupuncture", "acupunture")), 2, "C01", "modality",
         "'acupunture'"),
@@ -329,6 +364,20 @@ CATALOGUE: list[Bad] = [
         "'two'"),
     Bad("claims.csv", "an empty claim", claims(CLAIM.replace("Acupuncture eases chronic back pain.", "")), 2, "C01",
         "claim", "an empty cell"),
+    # overrides.csv
+    Bad("overrides.csv", "a byte that is not UTF-8 (a file saved as Latin-1)",
+        (OVERRIDE_HEADER + OVERRIDE.replace("chair", "caf\u00e9")).encode("latin-1"), 2, "yoga/pain", "rationale",
+        "byte 0xe9 at column 50"),
+    Bad("overrides.csv", "a row with too few cells", OVERRIDE_HEADER + "yoga,pain,any\n", 2, "yoga/pain", "",
+        "3 cells"),
+    Bad("overrides.csv", "a bad row after a cell that runs over two lines",
+        OVERRIDE_HEADER + OVERRIDE.replace("Trials used", '"Trials\nused').replace("only,", 'only",')
+        + OVERRIDE.replace("yoga,", "yogaa,", 1), 4, "yogaa/pain", "modality", "'yogaa'"),
+    Bad("overrides.csv", "the same judgement twice", OVERRIDE_HEADER + OVERRIDE + OVERRIDE, 3, "yoga/pain", "domain",
+        "a second indirectness judgement for the same analysis (first at line 2)"),
+    Bad("overrides.csv", "a `source_url` that is not http(s)",
+        OVERRIDE_HEADER + OVERRIDE.replace("only,", "only,javascript:alert(1)"), 2, "yoga/pain", "source_url",
+        "'javascript:alert(1)'"),
 ]
 
 

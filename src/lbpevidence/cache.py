@@ -68,7 +68,9 @@ def cache_key(data: bytes, *context: str) -> str:
     """SHA-256 over the content, the context strings and the library versions."""
     digest = hashlib.sha256(data)
     for part in (*context, _versions()):
-        digest.update(b"\0" + part.encode())
+        # surrogateescape: a path whose bytes are not UTF-8 (a refs folder named b"refs\xff") reaches us with
+        # lone surrogates in it, which plain .encode() refuses
+        digest.update(b"\0" + part.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -126,7 +128,7 @@ def cached_problems(label: str, files: list[Path], compute) -> list:
     """
     digest = hashlib.sha256()
     for path in files:
-        digest.update(str(path).encode() + b"\0")
+        digest.update(os.fsencode(path) + b"\0")
         digest.update(path.read_bytes() if path.is_file() else b"\0missing\0")
     key = cache_key(digest.digest(), "problems", label)
     hit = load(key)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,19 +21,29 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 def format_table(frame, fmt: str) -> str:
-    """Render a DataFrame as ``csv``, ``markdown`` or ``json`` text (lists joined by '; ')."""
+    """Render a DataFrame as ``csv``, ``markdown`` or ``json`` text (lists joined by '; ').
+
+    Exports are safe to open: in CSV, text a spreadsheet would run as a formula (a leading
+    ``=``, ``+``, ``-``, ``@``) gets a ``'`` in front (:func:`~lbpevidence.safety.spreadsheet_safe`);
+    in markdown, raw HTML is escaped (:func:`~lbpevidence.safety.markdown_safe`).
+    """
     import pandas as pd
+
+    from .safety import markdown_safe, spreadsheet_safe
 
     flat = frame.copy()
     for column in flat.columns:
         if flat[column].map(lambda v: isinstance(v, list | tuple)).any():
             flat[column] = flat[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
     if fmt == "csv":
+        for column in flat.columns:
+            if not (pd.api.types.is_numeric_dtype(flat[column]) or pd.api.types.is_bool_dtype(flat[column])):
+                flat[column] = flat[column].map(spreadsheet_safe)
         return flat.to_csv(index=False)
     if fmt == "json":
         return flat.to_json(orient="records", force_ascii=False, indent=1)
     cells = flat.astype(object).where(pd.notna(flat), "").astype(str)
-    cells = cells.map(lambda s: s.replace("|", "\\|").replace("\n", " "))
+    cells = cells.map(lambda s: markdown_safe(s).replace("|", "\\|").replace("\n", " "))
     header = "| " + " | ".join(map(str, flat.columns)) + " |"
     rule = "|" + "|".join("---" for _ in flat.columns) + "|"
     body = ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
@@ -46,6 +58,11 @@ def _problems(reader: str, path: Path, depends_on: list[Path], **kwargs) -> list
     """
     from .cache import cached_problems
     from .errors import Problem
+    from .safety import not_regular
+
+    kind = not_regular(path)
+    if kind is not None and kind != "no such file":  # a FIFO would block the reader: not opened at all
+        return [Problem(str(path), 0, "", "", kind, "a regular file (a .bib or .csv file on disk)")]
 
     def compute() -> list[Problem]:
         module, function = reader.split(":")
@@ -73,6 +90,7 @@ def _collect_problems(path: str | None, schema: str | None):
     if target.is_dir():
         studies_path = target / "studies.bib"
         problems += references(studies_path, schema or "studies")
+        problems += _stale_temporaries(studies_path)
         files.append(studies_path)
         if (target / "outcomes.csv").exists():
             problems += outcomes(target / "outcomes.csv", studies_path)
@@ -94,12 +112,44 @@ def _collect_problems(path: str | None, schema: str | None):
     else:
         default = "printed" if target.name == "article.bib" else "studies"
         problems += references(target, schema or default)
+        problems += _stale_temporaries(target)
         files.append(target)
     return problems, files
 
 
+def _stale_temporaries(path: Path) -> list:
+    """Warnings for the temporary files an interrupted append left beside ``path`` (the next append removes them)."""
+    from .errors import Problem
+    from .refsio import stale_temporary_files
+
+    expected = (f"no such file: {path.name} itself is whole (appends are atomic); the next `lbpevidence add` "
+                "removes it, or delete it")
+    return [Problem(str(leftover), 0, "", "", "a temporary file left by an interrupted write", expected, "warning")
+            for leftover in stale_temporary_files(path)]
+
+
 # Tables read by later modules: (file name, "module:reader"); imported only on a cache miss.
 _EXTRA_TABLES = (("claims.csv", "audit:read_claims"), ("overrides.csv", "grading:read_overrides"))
+
+
+_REFS_FILES = ("studies.bib", "outcomes.csv", "article.bib", "claims.csv", "overrides.csv")
+
+
+def _refuse_unreadable(folder: Path | None) -> bool:
+    """Print a problem for each file of a refs/ folder that is not a regular file (a FIFO would hang the
+    readers); True when there is one. Commands that load the whole review call it first."""
+    from .errors import Problem
+    from .paths import bundled_refs
+    from .safety import not_regular
+
+    folder = folder or bundled_refs()
+    if not folder.is_dir():
+        return False
+    found = [(folder / name, kind) for name in _REFS_FILES
+             if os.path.lexists(folder / name) and (kind := not_regular(folder / name)) not in (None, "no such file")]
+    for path, kind in found:
+        print(Problem(str(path), 0, "", "", kind, "a regular file (a .bib or .csv file on disk)"), file=sys.stderr)
+    return bool(found)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -145,26 +195,51 @@ _DUPLICATE_REASONS = {"doi": "same DOI", "pmid": "same PMID", "title-author-year
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
-    """Import FILE, refuse duplicates unless --force, validate, append atomically."""
-    from .errors import ReferenceTableError
-    from .importers import apply_evidence, find_duplicates, import_records
+    """Import FILE, refuse duplicates unless --force, validate, append atomically.
+
+    studies.bib is locked from the moment it is read until the append is written, so the
+    duplicate check sees every entry another ``lbpevidence add`` appended meanwhile.
+    """
+    from .importers import check_source_template
     from .paths import resolve_refs_file
-    from .references import read_references
-    from .refsio import append_entries
+    from .refsio import lock
+    from .safety import not_regular
 
     refs_path = resolve_refs_file(args.refs, "studies.bib")
-    if not refs_path.is_file():
+    kind = not_regular(refs_path)
+    if kind == "no such file":
         print(f"lbpevidence add: --refs {refs_path}: no such .bib file (create an empty one to start a new table)",
               file=sys.stderr)
         return EXIT_USAGE
-    if not Path(args.file).is_file():
+    if kind is not None:
+        print(f"lbpevidence add: --refs {refs_path}: found {kind}, expected a regular .bib file", file=sys.stderr)
+        return EXIT_USAGE
+    if not Path(args.file).exists():
         print(f"lbpevidence add: {args.file}: no such file", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        for url in (args.source or "").split():
+            check_source_template(url)
+    except ValueError:
+        print(f"lbpevidence add: --source {args.source!r}: a URL may hold only the placeholders {{pmid}}, {{doi}} "
+              "and {key} in braces (https://pubmed.ncbi.nlm.nih.gov/{pmid}/), filled per record", file=sys.stderr)
+        return EXIT_USAGE
+    with lock(refs_path):
+        return _add_locked(args, refs_path)
+
+
+def _add_locked(args: argparse.Namespace, refs_path: Path) -> int:
+    from .errors import ReferenceTableError
+    from .importers import FORMATS, apply_evidence, find_duplicates, import_records
+    from .references import read_references
+    from .refsio import append_entries
+
     existing, _ = read_references(refs_path, strict=False)  # its problems are reported by the append
     try:
         records, problems = import_records(args.file, args.format, existing=existing, strict=False)
-    except ValueError as exc:  # the format cannot be told
-        print(f"lbpevidence add: {exc}", file=sys.stderr)
+    except ValueError:  # the format cannot be told
+        print(f"lbpevidence add: {args.file}: cannot tell the format from the extension or the content; pass "
+              f"--format ({', '.join(FORMATS)})", file=sys.stderr)
         return EXIT_USAGE
     for message, severity in zip(problems["message"], problems["severity"], strict=True):
         print(message if severity == "error" else f"warning: {message}")
@@ -195,10 +270,15 @@ def _cmd_add(args: argparse.Namespace) -> int:
     try:
         result = append_entries(refs_path, records, backup=args.backup, dry_run=args.dry_run)
     except ReferenceTableError as exc:
-        for problem in exc.problems:
+        ours, theirs = _locate_in_import(exc.problems, records, args.file, evidence)
+        for problem in ours + theirs:
             print(problem)
-        print(f"{len(exc.problems)} problem(s); nothing was written to {refs_path} (line numbers are those the "
-              "file would have had)", file=sys.stderr)
+        if theirs and not ours and all(not p.line for p in theirs):  # the write itself failed
+            print(str(exc).splitlines()[0], file=sys.stderr)
+        else:
+            note = (f"; {len(theirs)} of them already in {refs_path} (fix those first: lbpevidence validate)"
+                    if theirs and ours else "")
+            print(f"{len(exc.problems)} problem(s){note}; nothing was written to {refs_path}", file=sys.stderr)
         return EXIT_PROBLEMS
     for problem in result.warnings:
         print(f"warning: {problem}")
@@ -212,6 +292,23 @@ def _cmd_add(args: argparse.Namespace) -> int:
         summary += f"; refused {refused} duplicate(s) (--force adds them)"
     print(summary + ("" if result.written else " (dry run: nothing was written)"), file=sys.stderr)
     return EXIT_PROBLEMS if refused else EXIT_OK
+
+
+def _locate_in_import(problems, records, file: str, evidence: dict) -> tuple[list, list]:
+    """Problems of the new entries, moved to the line of the import FILE they come from (and the option
+    that set an evidence field); the other problems (already in studies.bib) as they are."""
+    import dataclasses
+
+    lines = {str(k): (int(v) if v == v and v is not None else 0)
+             for k, v in zip(records["key"], records["source_line"], strict=True)}
+    ours, theirs = [], []
+    for problem in problems:
+        if problem.key in lines:
+            field = f"{problem.field} (--{problem.field})" if problem.field in evidence else problem.field
+            ours.append(dataclasses.replace(problem, file=file, line=lines[problem.key], field=field))
+        else:
+            theirs.append(problem)
+    return ours, theirs
 
 
 def _audit_claims(folder: Path):
@@ -238,6 +335,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     target = Path(args.path) if args.path else bundled_refs()
     folder = target if target.is_dir() else target.parent
     printed = folder / "article.bib" if target.is_dir() else target
+    if _refuse_unreadable(folder):
+        return EXIT_PROBLEMS
     studies = folder / "studies.bib" if (folder / "studies.bib").is_file() else bundled_refs() / "studies.bib"
     try:  # ClaimsTableError and OutcomeTableError are ReferenceTableErrors
         result = audit_citations(read_references(printed, schema="printed"), read_references(studies))
@@ -262,8 +361,11 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         shown = citations.assign(score=citations["score"].round(2))
         columns = ["printed_number", "key", "verdict", "best_match", "score", "wrong_fields", "resembles"]
         sys.stdout.write("## Citations\n\n" + format_table(shown[columns], "markdown") + "\n")
-        sys.stdout.write("".join(f"- [{n}] {text}\n" for n, text in zip(citations["printed_number"],
-                                                                       citations["explanation"], strict=True)))
+        from .safety import markdown_safe
+
+        explained = zip(citations["printed_number"], citations["explanation"], strict=True)
+        # the explanations quote printed author names as given: raw HTML is escaped like any markdown cell
+        sys.stdout.write("".join(f"- [{n}] {markdown_safe(str(text))}\n" for n, text in explained))
         if len(wrong):
             sys.stdout.write("\n## Wrong fields\n\n" + format_table(wrong, "markdown"))
         if claims is not None and len(claims):
@@ -273,24 +375,48 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# git runs with options that keep a repository's own configuration from running programs on our behalf.
+_GIT = ("git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null")
+
+
 def _base_folder(base: str, refs: Path, scratch: Path) -> Path:
-    """A refs/ folder for ``--base``: an existing folder, or the same files at a git revision."""
+    """A refs/ folder for ``--base``: an existing folder, or the same files at a git revision.
+
+    A revision is checked before git sees it: one that starts with '-' is refused (git
+    would read it as an option: ``--output=FILE`` writes a file), and the rest must name
+    a commit (``git rev-parse --verify --end-of-options REV^{commit}``). The files are
+    then read from that commit's id, never from the text given.
+    """
     import subprocess
 
     if Path(base).is_dir():
         return Path(base)
-    top = subprocess.run(["git", "-C", str(refs), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    if not base or base.startswith("-") or any(ch.isspace() or not ch.isprintable() for ch in base):
+        raise ValueError(f"The value for `--base` must be a folder or a git revision (a branch, tag or commit; "
+                         f"not starting with '-'), but {base!r} was passed.")
+    top = subprocess.run([*_GIT, "-C", str(refs), "rev-parse", "--show-toplevel"], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL)
     if top.returncode != 0:
         raise ValueError(f"The value for `--base` must be a folder or a git revision, but {base!r} was passed "
                          f"and {refs} is not inside a git repository.")
-    inside = refs.resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    root = top.stdout.strip()
+    commit = subprocess.run([*_GIT, "-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                             f"{base}^{{commit}}"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    sha = commit.stdout.strip()
+    if commit.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", sha):
+        raise ValueError(f"The value for `--base` must be a folder or a git revision of {root}, but {base!r} was "
+                         "passed and git knows no such commit.")
+    inside = refs.resolve().relative_to(Path(root).resolve()).as_posix()
     found = False
     for name in ("studies.bib", "outcomes.csv", "article.bib", "claims.csv", "overrides.csv"):
-        shown = subprocess.run(["git", "-C", top.stdout.strip(), "show", f"{base}:{inside}/{name}"],
-                               capture_output=True)
+        with open(scratch / name, "wb") as out:  # streamed to disk: a huge blob is not held in memory
+            shown = subprocess.run([*_GIT, "-C", root, "show", "--no-textconv", "--end-of-options",
+                                    f"{sha}:{inside}/{name}"], stdout=out, stderr=subprocess.DEVNULL,
+                                   stdin=subprocess.DEVNULL)
         if shown.returncode == 0:
-            (scratch / name).write_bytes(shown.stdout)
             found = True
+        else:
+            (scratch / name).unlink()
     if not found:
         raise ValueError(f"The value for `--base` must be a folder or a git revision holding {inside}/, "
                          f"but {base!r} was passed.")
@@ -305,6 +431,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from .review import compare_reviews, diff_markdown, load_review
 
     refs = Path(args.refs) if args.refs else bundled_refs()
+    if _refuse_unreadable(refs) or (Path(args.base).is_dir() and _refuse_unreadable(Path(args.base))):
+        return EXIT_PROBLEMS
     with tempfile.TemporaryDirectory(prefix="lbpevidence-base-") as scratch:
         try:
             base = _base_folder(args.base, refs, Path(scratch))
@@ -326,6 +454,9 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     from .report import headline_table
     from .review import load_review
 
+    target = Path(args.path) if args.path else None
+    if _refuse_unreadable(target if target is None or target.is_dir() else target.parent):
+        return EXIT_PROBLEMS
     try:
         review = load_review(args.path)
     except LbpEvidenceError as exc:
@@ -339,12 +470,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
     """Execute the notebooks and write the HTML report to --output; print the index page's path."""
     from .errors import LbpEvidenceError
 
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        print(f"lbpevidence report: -o {output}: found an existing file, expected a folder to write the report in "
+              "(a new or an existing one)", file=sys.stderr)
+        return EXIT_USAGE
+    if _refuse_unreadable(Path(args.refs) if args.refs else None):
+        return EXIT_PROBLEMS
     try:
         from .report import build_report
 
         index = build_report(args.output, refs=args.refs)
     except LbpEvidenceError as exc:
         print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    except OSError as exc:  # a read-only folder, a full disk: say what could not be written
+        print(f"lbpevidence report: cannot write the report in {output}: {exc.strerror or exc}"
+              f"{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
         return EXIT_PROBLEMS
     except ImportError as exc:
         print(f"lbpevidence report needs nbclient and nbconvert (pip install 'lbpevidence[report]'): {exc}",
@@ -423,13 +565,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; return the exit code.
+
+    Everything the command prints, on stdout and stderr, passes through
+    :func:`lbpevidence.safety.terminal_safe`: an escape sequence in a key or a title
+    (or a byte of a folder name that is not UTF-8) is shown as ``\\x1b``, never sent
+    to the terminal.
+    """
+    from .safety import SafeStream
+
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(out), SafeStream(err)
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return args.func(args)
     except BrokenPipeError:  # `lbpevidence table | head`
         return EXIT_OK
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -65,6 +65,7 @@ class StatisticsError(LbpEvidenceError):
 
 
 _FOUND_SHOWN = 240  # characters of `found` a message shows
+_KEY_SHOWN = 80  # characters of a key a message shows (the key rule allows 64)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        who = f" {self.key}" if self.key else ""
+        key = self.key if len(self.key) <= _KEY_SHOWN else f"{self.key[:_KEY_SHOWN - 20]}..."  # a 10,000-char key
+        who = f" {key}" if key else ""
         what = f" {self.field}" if self.field else ""
         found = self.found
         if len(found) > _FOUND_SHOWN:  # a 1 MB value stays in `found`; the message shows its start

@@ -34,7 +34,6 @@ Sign convention: effects are oriented so that a negative value favours the inter
 from __future__ import annotations
 
 import csv
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -407,44 +406,91 @@ def read_overrides(path: str | Path | None = None, *, strict: bool = True):
     Columns: ``modality``, ``outcome``, ``comparator_class``, ``window`` (a term, or
     ``any``), ``domain`` (one of risk_of_bias, inconsistency, imprecision,
     publication_bias, indirectness), ``change`` (levels: -2, -1, +1 or +2; negative
-    downgrades), ``rationale`` (required) and ``source_url`` (optional).
+    downgrades), ``rationale`` (required) and ``source_url`` (optional, an http(s) URL).
+
+    Bad input is reported like every other table's, with file:line, the row's
+    ``modality/outcome``, the column, what was found and what was expected: a file in
+    another encoding (Latin-1 bytes, UTF-16), a row with too few or too many cells, a
+    quoted cell running over several lines (the rows after it keep their own line
+    numbers), control characters, and the same judgement given twice.
     """
+    import dataclasses
+
+    from .outcomes import _CONTROL, check_header, csv_rows, text_lines
+    from .references import _decode_bytes
+    from .safety import is_web_url, read_input
+
     file_path = resolve_refs_file(path, "overrides.csv")
     file = str(file_path)
     problems: list[Problem] = []
     records = []
-    if not file_path.is_file():
-        problems.append(Problem(file, 0, "", "", "no such file", "an overrides .csv file"))
+    data, unreadable = read_input(file_path, file, "an overrides .csv file")
+    if unreadable is not None:
+        problems.append(unreadable)
     else:
-        reader = csv.DictReader(io.StringIO(file_path.read_text(encoding="utf-8-sig"), newline=""))
-        missing = [c for c in OVERRIDE_COLUMNS[:-1] if c not in (reader.fieldnames or [])]
-        for column in missing:
-            problems.append(Problem(file, 1, "", column, "no such column", f"a '{column}' column"))
-        for line, raw in enumerate(reader, start=2):
+        text, problems = _decode_bytes(data, file)  # Latin-1 bytes and UTF-16: located problems, not a traceback
+        del data
+        rows = csv_rows(csv.reader(text_lines(text)), file, problems)
+        header = [h.strip() for h in next(rows, (0, 0, []))[2]]
+        problems.extend(check_header(header, OVERRIDE_COLUMNS[:-1], OVERRIDE_COLUMNS, file, "judgement"))
+        missing = [c for c in OVERRIDE_COLUMNS[:-1] if c not in header]
+        seen: dict[tuple, int] = {}
+        for line, end_line, cells in rows:
             if missing:
-                break
-            key = f"{raw['modality']}/{raw['outcome']}"
-            checks = [("modality", "modality", raw["modality"]), ("outcome", "outcome", raw["outcome"])]
-            for field, kind, value in checks:
-                if resolve(kind, value)[0] is None:
-                    problems.append(Problem(file, line, key, field, repr(value), f"a known {kind}"))
-            if raw["comparator_class"] not in COMPARATOR_CLASSES and raw["comparator_class"] != "any":
-                problems.append(Problem(file, line, key, "comparator_class", repr(raw["comparator_class"]),
-                                        f"one of {[*COMPARATOR_CLASSES, 'any']}"))
-            if raw["window"] not in TIME_WINDOWS and raw["window"] != "any":
-                problems.append(Problem(file, line, key, "window", repr(raw["window"]),
-                                        f"one of {[*TIME_WINDOWS, 'any']}"))
-            if raw["domain"] not in DOMAINS:
-                problems.append(Problem(file, line, key, "domain", repr(raw["domain"]), f"one of {list(DOMAINS)}"))
-            if raw["change"].strip() not in ("-2", "-1", "+1", "1", "+2", "2"):
-                problems.append(Problem(file, line, key, "change", repr(raw["change"]), "-2, -1, +1 or +2"))
-            if not raw["rationale"].strip():
-                problems.append(Problem(file, line, key, "rationale", "an empty cell",
-                                        "the reason for the judgement, in a sentence"))
-            records.append({**{c: (raw.get(c) or "").strip() for c in OVERRIDE_COLUMNS}, "line": line})
+                break  # the header problems say why no row can be read
+            if not any(cell.strip() for cell in cells):
+                continue
+            raw = {column: cell for column, cell in zip(header, cells, strict=False)}
+            cell = {c: (raw.get(c) or "").strip() for c in OVERRIDE_COLUMNS}
+            key = f"{cell['modality']}/{cell['outcome']}"
+
+            def add(field: str, found: str, expected: str, severity: str = "error", line: int = line,
+                    key: str = key) -> None:
+                problems.append(Problem(file, line, key, field, found, expected, severity))
+
+            if len(cells) != len(header):
+                add("", f"{len(cells)} cells", f"{len(header)} cells as in the header")
+            for column, value in raw.items():
+                control = _CONTROL.search(value)
+                if control:
+                    add(column, f"a control character U+{ord(control.group()):04X} at position "
+                        f"{control.start() + 1}", "printable text")
+                if "\ufffd" in value:  # a byte that was not UTF-8: name the row and column it is in
+                    problems[:] = [dataclasses.replace(p, key=key, field=column)
+                                   if p.field == "encoding" and not p.key and line <= p.line <= end_line
+                                   and p.found.startswith("byte 0x") else p for p in problems]
+                if "\n" in value or "\r" in value:
+                    add(column, f"a quoted cell running over lines {line}-{end_line}",
+                        "one line per row (a quote left open swallows the rows after it)", "warning")
+            for field, kind in (("modality", "modality"), ("outcome", "outcome")):
+                term, suggestion = resolve(kind, cell[field])
+                if term is None:
+                    hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
+                    add(field, repr(cell[field]), f"a known {kind}{hint}")
+            if cell["comparator_class"] not in COMPARATOR_CLASSES and cell["comparator_class"] != "any":
+                add("comparator_class", repr(cell["comparator_class"]), f"one of {[*COMPARATOR_CLASSES, 'any']}")
+            if cell["window"] not in TIME_WINDOWS and cell["window"] != "any":
+                add("window", repr(cell["window"]), f"one of {[*TIME_WINDOWS, 'any']}")
+            if cell["domain"] not in DOMAINS:
+                add("domain", repr(cell["domain"]), f"one of {list(DOMAINS)}")
+            if cell["change"] not in ("-2", "-1", "+1", "1", "+2", "2"):
+                add("change", repr(cell["change"]), "-2, -1, +1 or +2")
+            if not cell["rationale"]:
+                add("rationale", "an empty cell", "the reason for the judgement, in a sentence")
+            if cell["source_url"] and not all(is_web_url(u) for u in cell["source_url"].split()):
+                add("source_url", repr(cell["source_url"]), "an http(s) URL, or an empty cell")
+            judged = (cell["modality"], cell["outcome"], cell["comparator_class"], cell["window"], cell["domain"])
+            if judged in seen:
+                add("domain", f"a second {cell['domain']} judgement for the same analysis (first at line "
+                    f"{seen[judged]})", "one judgement per analysis and domain (both would apply)")
+            else:
+                seen[judged] = line
+            records.append({**cell, "line": line})
+        problems.sort(key=lambda p: (p.line, p.field))
     table = pd.DataFrame(records, columns=[*OVERRIDE_COLUMNS, "line"])
     if strict:
-        raise_for_problems(problems, ClaimsTableError, f"{file}: {len(problems)} problem(s)")
+        errors = sum(p.severity == "error" for p in problems)
+        raise_for_problems(problems, ClaimsTableError, f"{file}: {errors} problem(s)")
         return table
     return table, problems_frame(problems)
 

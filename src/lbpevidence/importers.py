@@ -49,7 +49,8 @@ from .audit import normalise_title
 from .errors import Problem, ReferenceTableError, check_choice, problems_frame, raise_for_problems
 from .latex import normalise_pages
 from .names import format_name, last_name
-from .references import REFERENCE_COLUMNS, parse_bibtex
+from .references import REFERENCE_COLUMNS, _decode_bytes, parse_bibtex
+from .safety import read_input
 from .validation import EVIDENCE_FIELDS, check_record, normalise_doi
 from .vocabulary import resolve
 
@@ -59,10 +60,12 @@ __all__ = [
     "FORMATS",
     "IMPORT_COLUMNS",
     "KEY_STOP_WORDS",
+    "SOURCE_PLACEHOLDERS",
     "DuplicateRules",
     "apply_evidence",
     "ascii_fold",
     "assign_keys",
+    "check_source_template",
     "detect_format",
     "find_duplicates",
     "import_records",
@@ -269,20 +272,8 @@ def detect_format(path: str | Path, text: str | None = None) -> str:
                      f"pass `format`, one of {list(FORMATS)}.")
 
 
-def _decode(data: bytes, file: str) -> tuple[str, list[Problem]]:
-    """UTF-8 text (BOM removed); bad bytes are replaced and reported by line."""
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        pass
-    problems = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(file, number, "", "encoding", f"byte 0x{raw[exc.start]:02x} that is not UTF-8",
-                                    "UTF-8 text (export again as UTF-8)"))
-    return data.decode("utf-8-sig", errors="replace"), problems
+def _ascii_int(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def _is_missing(value: Any) -> bool:
@@ -320,7 +311,8 @@ def _record(entry_type: str, line: int, names: list[str], fields: dict[str, str]
         "doi": normalise_doi(fields.get("doi", "")), "pmid": fields.get("pmid", ""),
         "pmcid": fields.get("pmcid", ""), "url": fields.get("url", ""),
         "registration": fields.get("registration", ""), "note": fields.get("note", ""),
-        "year": int(fields["year"]) if fields.get("year", "").isdigit() else None,
+        # ASCII digits only: '²⁰¹⁹'.isdigit() is True but int() refuses it (the validator names the year instead)
+        "year": _ascii_int(fields.get("year", "")),
         "modality": [], "comparator": [], "rob_domains": [], "source": [], "seen_at": [], "unverified": [],
         "participants": None, "studies": None, "pedro": None, "printed_number": None,
         "source_format": source_format, "source_line": line,
@@ -660,12 +652,13 @@ def import_records(path: str | Path, format: str | None = None, *,
         check_choice("format", format, FORMATS)
     path = Path(path)
     file = str(path)
-    if not path.is_file():
-        found = "a directory" if path.is_dir() else "no such file"
+    data, unreadable = read_input(path, file, "an export file (.bib, .ris, .nbib)")  # a FIFO would block
+    if unreadable is not None:
         records = _frame([])
         records.attrs["path"] = file
-        return _finish(records, [Problem(file, 0, "", "", found, "an export file (.bib, .ris, .nbib)")], file, strict)
-    text, decode_problems = _decode(path.read_bytes(), file)
+        return _finish(records, [unreadable], file, strict)
+    text, decode_problems = _decode_bytes(data, file)  # bad bytes by line; UTF-16 is named, and still read
+    del data
     records, problems = _import(text, format or detect_format(path, text), file, existing)
     return _finish(records, decode_problems + problems, file, strict)
 
@@ -827,6 +820,34 @@ def find_duplicates(records: pd.DataFrame, existing: pd.DataFrame | None = None,
 # --- evidence fields ---------------------------------------------------------------------------------
 
 
+#: The placeholders a ``source`` template may hold, each filled with the record's own value.
+SOURCE_PLACEHOLDERS = ("pmid", "doi", "key")
+_PLACEHOLDER = re.compile(r"\{(pmid|doi|key)\}")
+
+
+def check_source_template(url: str) -> None:
+    """Refuse a ``source`` template with anything but ``{pmid}``, ``{doi}`` or ``{key}`` in braces.
+
+    The template is filled by plain substitution of those three names, never by
+    :meth:`str.format` (which would evaluate ``{pmid.__class__}``); any other brace is an
+    error that says which placeholders exist.
+
+    Examples
+    --------
+    >>> check_source_template("https://pubmed.ncbi.nlm.nih.gov/{pmid}/")
+    >>> check_source_template("https://x.org/{pmid.__class__}")
+    Traceback (most recent call last):
+    ...
+    ValueError: The value for `source` may hold only the placeholders {pmid}, {doi} and {key}, but ...
+    """
+    rest = _PLACEHOLDER.sub("", url)
+    if "{" in rest or "}" in rest:
+        bad = re.search(r"\{[^{}]*\}?|\}", rest)
+        piece = bad.group() if bad else "{"
+        raise ValueError(f"The value for `source` may hold only the placeholders {{pmid}}, {{doi}} and {{key}}, "
+                         f"but {url!r} has {piece!r}.")
+
+
 def apply_evidence(records: pd.DataFrame, **fields: Any) -> pd.DataFrame:
     """Return a copy of ``records`` with the given evidence fields set on every row.
 
@@ -862,14 +883,18 @@ def apply_evidence(records: pd.DataFrame, **fields: Any) -> pd.DataFrame:
         text = str(value).strip()
         cells: list[Any]
         if name == "source":
+            templates = text.split()
+            for url in templates:
+                check_source_template(url)
             cells = []
             for row in out.to_dict("records"):
-                values = {p: "" if _is_missing(row.get(p)) else str(row.get(p)) for p in ("pmid", "doi", "key")}
+                values = {p: "" if _is_missing(row.get(p)) else str(row.get(p)) for p in SOURCE_PLACEHOLDERS}
                 urls = []
-                for url in text.split():
-                    needed = re.findall(r"\{(pmid|doi|key)\}", url)
+                for url in templates:
+                    needed = _PLACEHOLDER.findall(url)
                     if all(values[p] for p in needed):
-                        urls.append(url.format_map(values) if needed else url)
+                        # plain substitution of the three names: no format-string attribute or index access
+                        urls.append(_PLACEHOLDER.sub(lambda m, v=values: v[m.group(1)], url))
                 cells.append(urls)
         elif name == "seen_at":
             cells = [text.split() for _ in range(len(out))]

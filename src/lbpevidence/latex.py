@@ -42,6 +42,7 @@ _SYMBOLS = {
     "dots": "…", "textquoteright": "’", "textquoteleft": "‘", "textregistered": "®",
     "texttrademark": "™", "copyright": "©", "textdegree": "°", "textperiodcentered": "·",
     "S": "§", "P": "¶", "pounds": "£", "euro": "€", "textasciitilde": "\x05", "textbackslash": "\\",
+    "textbraceleft": "\x02", "textbraceright": "\x03",
     "TeX": "TeX", "LaTeX": "LaTeX", "BibTeX": "BibTeX", "times": "×", "pm": "±", "le": "≤",
     "ge": "≥", "leq": "≤", "geq": "≥", "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ",
     "epsilon": "ε", "kappa": "κ", "lambda": "λ", "mu": "μ", "pi": "π", "sigma": "σ", "tau": "τ",

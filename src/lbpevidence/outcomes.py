@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -26,8 +25,10 @@ from typing import Literal, overload
 
 import pandas as pd
 
+from .cache import gc_paused
 from .errors import OutcomeTableError, Problem, problems_frame, raise_for_problems
 from .paths import resolve_refs_file
+from .safety import read_input
 from .vocabulary import COMPARATORS, DESIGNS, INSTRUMENTS, POPULATION_GROUPS, TIME_WINDOWS, resolve, time_window
 
 __all__ = ["DERIVED_COLUMNS", "NUMERIC_COLUMNS", "OUTCOME_COLUMNS", "parse_outcomes", "read_outcomes"]
@@ -55,7 +56,7 @@ _MAX_WEEKS = 520          # ten years of follow-up
 _CSV_FIELD_LIMIT = 2**31 - 1  # the csv module's default cell limit is 131,072 characters
 _MAX_INT = 2**53          # integers above this are not exact as floats; counts are checked against _MAX_N
 # Control characters other than tab and line breaks: a damaged file, or one not saved as UTF-8.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _URL = re.compile(r"^https?://\S+$")
 _ARM_COLUMNS = ("mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl")
 
@@ -260,6 +261,42 @@ def _check_reported(row: _Row, instrument) -> None:
                     f"a difference no larger than the scale width ({instrument.scale_range:g})")
 
 
+_MAX_MAGNITUDE = 1e6      # no mean, SD, estimate or CI bound in this field comes near it
+_MIN_SPREAD = 1e-6        # an SD or SE this small is a typo, and would blow an effect size up to overflow
+_EFFECT_RANGES = {"SMD": (-10.0, 10.0, "a standardised mean difference from -10 to 10"),
+                  "RD": (-1.0, 1.0, "a risk difference from -1 to 1"),
+                  "RR": (1e-6, 1e6, "a ratio from 0.000001 to 1,000,000"),
+                  "OR": (1e-6, 1e6, "a ratio from 0.000001 to 1,000,000")}
+
+
+def _check_magnitudes(row: _Row) -> None:
+    """Finite but absurd numbers (an SMD of 1e300, an SD of 1e-300): named here, not an OverflowError later."""
+    v = row.values
+    flagged = {p.field for p in row.problems}
+    for column in FLOAT_COLUMNS:
+        value = v.get(column)
+        if value is None or column in flagged:
+            continue
+        if abs(value) > _MAX_MAGNITUDE:
+            row.add(column, repr(row.text(column)), "a number from -1,000,000 to 1,000,000")
+        elif column in ("sd_int", "sd_ctl", "se") and 0 < value < _MIN_SPREAD:
+            row.add(column, repr(row.text(column)), f"a positive number of at least {_MIN_SPREAD:g}")
+    effect = v.get("effect_type")
+    if v.get("data_type") != "reported-effect" or effect not in _EFFECT_RANGES:
+        return
+    low, high, expected = _EFFECT_RANGES[effect]
+    flagged = {p.field for p in row.problems}
+    for column in ("estimate", "ci_low", "ci_high"):
+        value = v.get(column)
+        if value is not None and column not in flagged and not low <= value <= high:
+            if effect in ("RR", "OR") and value <= 0:
+                continue  # a non-positive ratio is reported by _check_reported
+            row.add(column, repr(row.text(column)), expected)
+    se = v.get("se")
+    if effect == "SMD" and se is not None and "se" not in flagged and se > high:
+        row.add("se", repr(row.text("se")), f"a standard error of at most {high:g} SD units")
+
+
 def _check_source(row: _Row) -> None:
     url = row.text("source_url")
     if not url:
@@ -311,7 +348,7 @@ def _check_double_counting(rows: list[_Row]) -> None:
         v = row.values
         if not v.get("pool") or v.get("level") != "trial":
             continue
-        group = (row.key, v["modality"], v["outcome"], v.get("population_group"), v["comparator_class"], v["window"])
+        group = (row.key, v["modality"], v["outcome"], v["population_group"], v["comparator_class"], v["window"])
         if group in seen:
             first = seen[group]
             row.add("pool", "a second pooled row for the same study, modality, outcome, population, comparator "
@@ -370,17 +407,53 @@ def csv_rows(reader, file: str, problems: list[Problem]) -> Iterator[tuple[int, 
         csv.field_size_limit(limit)
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def text_lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their endings, as ``io.StringIO(text, newline="")`` yields them, lazily.
+
+    A StringIO copies non-ASCII text at 4 bytes a character (a 140 MB CSV took 0.5 GB more);
+    this reads the string in place.
+
+    >>> list(text_lines("a,b\\r\\nc\\rd\\n\\ne"))
+    ['a,b\\r\\n', 'c\\r', 'd\\n', '\\n', 'e']
+    """
+    return (match.group() for match in _LINE.finditer(text))
+
+
 def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame | None = None,
                    initial_problems: list[Problem] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
-    """Parse outcomes CSV ``text`` into (table, problems); never raises on bad data."""
+    """Parse outcomes CSV ``text`` into (table, problems); never raises on bad data.
+
+    Linear in the number of rows, in time and memory: the cyclic garbage collector is paused
+    while the rows are read (they are acyclic; its passes over a growing heap made a 1M-row file
+    quadratic), each row's cells are dropped once its values are in the table's columns, and
+    repeated text (a source URL shared by a study's rows) is stored once.
+    """
+    with gc_paused():
+        return _parse_outcomes(text, file, references, initial_problems)
+
+
+_GROUP_VALUES = ("pool", "level", "modality", "outcome", "population_group", "comparator_class", "window")
+_TEXT_CELLS = ("intervention_detail", "comparator_detail", "source_url", "source_location", "notes", "key")
+
+
+def _parse_outcomes(text: str, file: str, references: pd.DataFrame | None,
+                    initial_problems: list[Problem] | None) -> tuple[pd.DataFrame, list[Problem]]:
     problems = list(initial_problems or [])
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # Cells are kept only to locate a bad byte found before parsing (see _locate_in_row).
+    keep_cells = any(p.field == "encoding" and not p.key and p.found.startswith("byte 0x") for p in problems)
+    reader = csv.reader(text_lines(text))
     rows_in_file = csv_rows(reader, file, problems)
     header = [h.strip() for h in next(rows_in_file, (0, 0, []))[2]]
     problems.extend(check_header(header, REQUIRED_COLUMNS, OUTCOME_COLUMNS, file, "contrast"))
     studies = None
     if references is not None:
         studies = {r["key"]: r for r in references.to_dict("records")}
+    names = OUTCOME_COLUMNS + DERIVED_COLUMNS
+    columns: dict[str, list] = {name: [] for name in names}
+    shared: dict[str, str] = {}  # one str object per distinct text value
     rows: list[_Row] = []
     for line, end_line, cells in rows_in_file:
         if not any(cell.strip() for cell in cells):
@@ -395,24 +468,31 @@ def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame |
         _check_terms(row)
         _check_numbers(row)
         _check_data_type(row)
+        _check_magnitudes(row)
         _check_source(row)
         _join_study(row, studies)
+        record = {column: row.values.get(column, row.text(column)) for column in OUTCOME_COLUMNS}
+        for column in _TEXT_CELLS:
+            record[column] = row.text(column)
+        record.update({column: row.values.get(column) for column in DERIVED_COLUMNS})
+        for name in names:
+            value = record[name]
+            columns[name].append(shared.setdefault(value, value) if type(value) is str else value)
+        if not keep_cells:
+            row.raw = {}
+        row.values = {name: row.values.get(name) for name in _GROUP_VALUES}
         rows.append(row)
     if header and not rows:
         problems.append(Problem(file, 0, "", "", "no rows", "one row per contrast", "warning"))
     _check_double_counting(rows)
-    problems = [_locate_in_row(p, rows) for p in problems]
-    records = []
+    if keep_cells:
+        problems = [_locate_in_row(p, rows) for p in problems]
     for row in rows:
         problems.extend(row.problems)
-        record = {column: row.values.get(column, row.text(column)) for column in OUTCOME_COLUMNS}
-        for column in ("intervention_detail", "comparator_detail", "source_url", "source_location", "notes",
-                       "key"):
-            record[column] = row.text(column)
-        record.update({column: row.values.get(column) for column in DERIVED_COLUMNS})
-        record["valid"] = not any(p.severity == "error" for p in row.problems)
-        records.append(record)
-    table = pd.DataFrame(records, columns=OUTCOME_COLUMNS + DERIVED_COLUMNS)
+    columns["valid"] = [not any(p.severity == "error" for p in row.problems) for row in rows]
+    del rows, shared
+    table = pd.DataFrame(columns, columns=names)
+    del columns
     for column in FLOAT_COLUMNS:
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
     for column in (*INT_COLUMNS, "line"):
@@ -470,8 +550,14 @@ def read_outcomes(path: str | Path | None = None, references: pd.DataFrame | Non
         problems = [Problem(file, 0, "", "", found, "an existing outcomes .csv file")]
         table = pd.DataFrame(columns=OUTCOME_COLUMNS + DERIVED_COLUMNS)
     else:
-        text, problems = _decode_bytes(file_path.read_bytes(), file)  # bad bytes and UTF-16: located problems
-        table, problems = parse_outcomes(text, file, references, problems)
+        data, unreadable = read_input(file_path, file)  # a FIFO or /dev/zero is a problem, not a hang
+        if unreadable is not None:
+            problems = [unreadable]
+            table = pd.DataFrame(columns=OUTCOME_COLUMNS + DERIVED_COLUMNS)
+        else:
+            text, problems = _decode_bytes(data, file)  # bad bytes and UTF-16: located problems
+            del data
+            table, problems = parse_outcomes(text, file, references, problems)
     table.attrs["path"] = file
     if strict:
         raise_for_problems(problems, OutcomeTableError,

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -138,7 +139,21 @@ def _finite(value: object) -> bool:
 
 
 def _modality_label(term: str) -> str:
-    return MODALITIES[term].label if term in MODALITIES else str(term)
+    return MODALITIES[term].label if term in MODALITIES else _literal(str(term))
+
+
+def _literal(text: str) -> str:
+    """``text`` as matplotlib will show it, character for character: a '$' does not start mathtext.
+
+    An author "Doe $x^$" would otherwise switch a label to mathtext, fail to parse and
+    break the whole figure (at draw time, after the function returned).
+
+    >>> _literal("Doe $5 and $x^$ 2020")
+    'Doe \\\\$5 and \\\\$x^\\\\$ 2020'
+    """
+    if "$" not in text or not matplotlib.rcParams["text.parse_math"]:
+        return text
+    return text.replace("$", r"\$")
 
 
 def _certainty(value: object) -> str:
@@ -396,7 +411,7 @@ def forest_plot(effects: pd.DataFrame, result: object = None, *, ax: Axes | None
             tick_labels.append("95% prediction interval")
             cell(effect_at, y_pi, f"[{pi_lo:.{digits}f}, {pi_hi:.{digits}f}]", color="#b2182b")
     else:
-        ax.text(0.5, y_pooled, res.get("note") or "not pooled", transform=base, ha="center",
+        ax.text(0.5, y_pooled, _literal(str(res.get("note") or "not pooled")), transform=base, ha="center",
                 va="center", fontsize=9, style="italic", color="#555555", gid="not-pooled-note")
         ticks.append(y_pooled)
         tick_labels.append("No pooled estimate")
@@ -417,7 +432,7 @@ def forest_plot(effects: pd.DataFrame, result: object = None, *, ax: Axes | None
     ax.tick_params(axis="x", labelsize=8)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    heading = title if title is not None else _describe(rows)
+    heading = _literal(title) if title is not None else _describe(rows)
     methods = _methods_text(res)
     ax.set_title(f"{heading}\n{methods}" if heading else methods, loc="left", fontsize=9)
     return ax
@@ -427,7 +442,7 @@ def _row_labels(rows: pd.DataFrame, labels: str) -> list[str]:
     column = labels if labels in rows.columns else ("key" if "key" in rows.columns else None)
     if column is None:
         return [str(i) for i in rows.index]
-    return [str(v) for v in rows[column]]
+    return [_literal(str(v)) for v in rows[column]]
 
 
 def analysis_effects(review: Any, modality: str, outcome: str, comparator_class: str = "inactive",
@@ -856,13 +871,13 @@ def audit_chart(audit_citations_table: pd.DataFrame, ax: Axes | None = None) -> 
         text += f": {', '.join(fields)}" if fields else ""
         if not is_blank(row.get("best_match")):
             text += f" (best match {row['best_match']})"
-        ax.text(max(count, 0.08) + 0.12, y, text, va="center", fontsize=8, gid="audit-annotation")
+        ax.text(max(count, 0.08) + 0.12, y, _literal(text), va="center", fontsize=8, gid="audit-annotation")
     if "printed_number" in table.columns:
         labels = [f"[{int(v)}]" if _finite(v) else str(k) for v, k in
                   zip(table["printed_number"], table.get("key", table["printed_number"]), strict=True)]
     else:
         labels = [str(k) for k in table.get("key", pd.Series(range(1, n + 1)))]
-    ax.set_yticks(ys, labels, fontsize=9)
+    ax.set_yticks(ys, [_literal(label) for label in labels], fontsize=9)
     ax.set_ylim(-max(n, 1) + 0.4, 0.6)
     ax.set_xlim(0, _AUDIT_FIELDS + 0.2)
     ax.set_xticks(range(_AUDIT_FIELDS + 1))

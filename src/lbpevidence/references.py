@@ -57,6 +57,7 @@ from .errors import Problem, ReferenceTableError, check_choice, problems_frame, 
 from .latex import decode_latex, decode_many, normalise_pages
 from .names import split_authors_many
 from .paths import resolve_refs_file
+from .safety import read_input
 from .validation import LIST_FIELDS, MIRROR_HOSTS, SCHEMAS, check_record, normalise_doi
 from .vocabulary import resolve
 
@@ -80,7 +81,6 @@ _MONTHS = {m: m.capitalize() for m in ("jan", "feb", "mar", "apr", "may", "jun",
 _BLOCK_START = re.compile(r"^[ \t]*@", re.MULTILINE)
 _ENTRY_HEAD = re.compile(r"@\s*(\w+)\s*[({]\s*([^,\s{}()]*)")
 _LOOKS_LIKE_ENTRY = re.compile(r"^\s*(\w+)\s*\{\s*([^,\s{}]+)\s*,", re.MULTILINE)
-_MISSING_COMMA = re.compile(r"^\s*,?\s*([A-Za-z][\w\-]*)\s*=")
 _LIST_SPLIT = re.compile(r"\s*;\s*")
 _BRACE = re.compile(r"[{}]")
 _BRACE_STEP = {"{": 1, "}": -1}
@@ -151,12 +151,12 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _matching_brace(text: str, start: int) -> int:
-    """Index of the brace closing ``text[start]`` or -1."""
+    """Index of the brace closing ``text[start]`` or -1 (scanned in place: no copy of the rest of ``text``)."""
     depth = 0
-    for match in re.finditer(r"[{}]", text[start:]):
+    for match in _BRACE.finditer(text, start):
         depth += 1 if match.group() == "{" else -1
         if depth == 0:
-            return start + match.start()
+            return match.start()
     return -1
 
 
@@ -180,12 +180,42 @@ def _one_braced_group(raw: str) -> str | None:
     return inner if min(depths) >= 0 and depths[-1] == 0 else None
 
 
+MAX_EXPANDED_VALUE = 1 << 20     # characters one value may hold after @string macros are substituted
+MAX_EXPANDED_FILE = 64 << 20     # characters macros may add in a whole file
+_TOKEN = re.compile(r"[^\s#{}\"]+")
+_MISSING_COMMA_AT = re.compile(r"\s*,?\s*([A-Za-z][\w\-]*)\s*=")
+
+
+class _Macros(dict):
+    """The @string macros of one file (lower-case name -> value), and what their substitution has added so far."""
+
+    expanded = 0
+
+
+_EXPANSION = "@string macros expanding to more than"
+_EXPANSION_EXPECTED = (f"at most {MAX_EXPANDED_VALUE:,} characters per value and {MAX_EXPANDED_FILE:,} per file "
+                       "from @string macros (a macro that repeats another is a 'billion laughs' attack)")
+_VALUE_EXPECTED = "fields separated by commas, values in {braces}, \"quotes\" or defined @string macros"
+
+
+def _expansion_problem(size: int) -> str:
+    return f"{_EXPANSION} {size:,} characters"
+
+
+def _expected_for(issue: str, otherwise: str = _VALUE_EXPECTED) -> str:
+    return _EXPANSION_EXPECTED if issue.startswith(_EXPANSION) else otherwise
+
+
 def _resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, str | None]:
     """Resolve one raw BibTeX value; return (value, problem description or None).
 
     An undefined macro keeps its name as the value (so the field is not reported
     missing as well); after a missing comma, the value ends where the next field
-    begins (see :func:`_swallowed_field` for the field it swallowed).
+    begins (see :func:`_swallowed_field` for the field it swallowed). Linear in the
+    length of ``raw`` (a million ``#`` parts included): the text is scanned in place.
+    Macro substitution is capped (:data:`MAX_EXPANDED_VALUE` per value,
+    :data:`MAX_EXPANDED_FILE` per file when ``strings`` is the file's :class:`_Macros`):
+    beyond that, the raw text is kept and the problem says why.
     """
     raw = raw.strip()
     # Fast paths for the common shapes: {...}, "...", 1234, macro.
@@ -197,8 +227,9 @@ def _resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, str | None]:
     if raw.isdigit():
         return raw, None
     if raw.lower() in strings:
-        return strings[raw.lower()], None
+        return strings[raw.lower()], None  # the macro's own string object: nothing is copied
     parts: list[str] = []
+    size = from_macros = 0
     pos, expect_value = 0, True
     while pos < len(raw):
         char = raw[pos]
@@ -210,16 +241,15 @@ def _resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, str | None]:
                 expect_value = True
                 pos += 1
                 continue
-            rest = raw[pos:]
-            field = _MISSING_COMMA.match(rest)
+            field = _MISSING_COMMA_AT.match(raw, pos)
             if field:
                 return "".join(parts), f"missing comma before field '{field.group(1).lower()}'"
-            return "".join(parts), f"unexpected text {rest[:30]!r} after the value"
+            return "".join(parts), f"unexpected text {raw[pos:pos + 30]!r} after the value"
         if char == "{":
             end = _matching_brace(raw, pos)
             if end < 0:
                 return "".join(parts), "unbalanced braces in the value"
-            parts.append(raw[pos + 1:end])
+            part = raw[pos + 1:end]
             pos = end + 1
         elif char == '"':
             depth, end = 0, -1
@@ -232,22 +262,35 @@ def _resolve_value(raw: str, strings: dict[str, str]) -> tuple[str, str | None]:
                     end = i
                     break
             if end < 0:
-                return "".join(parts), "unclosed quote in the value"
-            parts.append(raw[pos + 1:end])
+                if "{" in raw[pos:] and '"' in raw[pos + 1:]:  # "A {Trial" of}: the second quote is inside braces
+                    return "".join([*parts, raw[pos + 1:]]), (
+                        f"unclosed quote in the value ({raw[pos:pos + 40]!r}: a '\"' inside {{braces}} does not end a "
+                        "quoted value, and the parser ended the entry at the brace after it)")
+                return "".join([*parts, raw[pos + 1:]]), "unclosed quote in the value"
+            part = raw[pos + 1:end]
             pos = end + 1
         else:
-            match = re.match(r"[^\s#{}\"]+", raw[pos:])
+            match = _TOKEN.match(raw, pos)
             token = match.group() if match else raw[pos]
             pos += len(token)
             if token.isdigit():
-                parts.append(token)
+                part = token
             elif token.lower() in strings:
-                parts.append(strings[token.lower()])
+                part = strings[token.lower()]
+                from_macros += len(part)
             elif token.lower() in _MONTHS:
-                parts.append(_MONTHS[token.lower()])
+                part = _MONTHS[token.lower()]
             else:
                 return "".join([*parts, token]), f"undefined @string macro '{token}'"
+        size += len(part)
+        if from_macros and size > max(MAX_EXPANDED_VALUE, len(raw)):
+            return raw[:MAX_EXPANDED_VALUE], _expansion_problem(MAX_EXPANDED_VALUE)
+        parts.append(part)
         expect_value = False
+    if from_macros and isinstance(strings, _Macros):
+        strings.expanded += from_macros
+        if strings.expanded > MAX_EXPANDED_FILE:
+            return raw[:MAX_EXPANDED_VALUE], _expansion_problem(MAX_EXPANDED_FILE)
     return "".join(parts), None
 
 
@@ -373,16 +416,19 @@ def _to_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def parse_bibtex(text: str, file: str = "<string>", schema: str = "studies",
-                 initial_problems: list[Problem] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+                 initial_problems: list[Problem] | None = None, *,
+                 line_offset: int = 0) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse BibTeX ``text`` into (table, problems) without raising on bad data.
 
     Every entry found is either a row of the table or named in the problems.
+    ``line_offset``: the number of lines before ``text`` in its file (text appended to
+    a file of that many lines), so that lines in the table and the problems are the file's.
     """
-    return _parse_boxed([text], file, schema, initial_problems)
+    return _parse_boxed([text], file, schema, initial_problems, line_offset)
 
 
-def _parse_boxed(box: list[str], file: str, schema: str,
-                 initial_problems: list[Problem] | None) -> tuple[pd.DataFrame, list[Problem]]:
+def _parse_boxed(box: list[str], file: str, schema: str, initial_problems: list[Problem] | None,
+                 line_offset: int = 0) -> tuple[pd.DataFrame, list[Problem]]:
     """parse_bibtex on text handed over in a one-item list, so the text can be freed before the
     table is built (the caller keeps no reference): the peak memory of a large file drops."""
     # Parsing allocates hundreds of thousands of short-lived, acyclic objects; the collector would
@@ -390,11 +436,11 @@ def _parse_boxed(box: list[str], file: str, schema: str,
     # cycle bibtexparser makes, a failed block's exception whose traceback holds the splitter and
     # its library, is broken where the block is read, so a file of broken entries does not pile up.
     with gc_paused():
-        return _parse_blocks(box, file, schema, initial_problems)
+        return _parse_blocks(box, file, schema, initial_problems, line_offset)
 
 
-def _parse_blocks(box: list[str], file: str, schema: str,
-                  initial_problems: list[Problem] | None) -> tuple[pd.DataFrame, list[Problem]]:
+def _parse_blocks(box: list[str], file: str, schema: str, initial_problems: list[Problem] | None,
+                  line_offset: int = 0) -> tuple[pd.DataFrame, list[Problem]]:
     text = box.pop()
     check_choice("schema", schema, SCHEMAS)
     import bibtexparser
@@ -404,17 +450,23 @@ def _parse_blocks(box: list[str], file: str, schema: str,
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     problems = list(initial_problems or [])
     locate = any(_unlocated(p) for p in problems)  # bad bytes found before parsing: name their entry later
-    strings: dict[str, str] = {}
+    strings: dict[str, str] = _Macros()
     records: list[dict] = []
     first_line_of: dict[str, int] = {}
     for offset, chunk in _progress(_chunks(text), len(text), file):
+        offset += line_offset
         library = bibtexparser.parse_string(chunk, parse_stack=[])
+        previous: str | None = None  # key of the entry just before this block
+        previous_failed = False
         for block in library.blocks:
             line = offset + (block.start_line or 0) + 1
+            before, previous = previous, _entry_key(block, model)
+            before_failed, previous_failed = previous_failed, isinstance(block, model.ParsingFailedBlock)
             if isinstance(block, model.String):
                 value, issue = _resolve_value(block.value, strings)
                 if issue:
-                    problems.append(Problem(file, line, block.key, "@string", issue, "a defined value"))
+                    problems.append(Problem(file, line, block.key, "@string", issue,
+                                            _expected_for(issue, "a defined value")))
                 strings[block.key.lower()] = value
             elif isinstance(block, model.Entry):
                 record = _entry_record(block, line, offset, file, strings, problems)
@@ -450,10 +502,17 @@ def _parse_blocks(box: list[str], file: str, schema: str,
                 raw = getattr(block, "raw", "") or ""
                 head = _ENTRY_HEAD.search(raw)
                 key = head.group(2) if head else ""
-                detail = _describe_failure(raw)
-                problems.append(Problem(file, line, key, "entry", detail,
-                                        "a complete entry: @type{key, field = {value}, ...}"))
+                field, detail, expected = _describe_failure(raw, line)
+                problems.append(Problem(file, line, key, field, detail, expected))
             elif isinstance(block, model.ImplicitComment):
+                stray = _STRAY_FIELDS.match(block.comment) if before is not None else None
+                if stray:  # fields after an entry: a '}' in a value closed it early, and they would be lost
+                    at = line + block.comment.count("\n", 0, stray.start(1))
+                    why = ("the entry could not be read, see the problem on its first line" if before_failed else
+                           "a '}' in a value above closed the entry early?")
+                    problems.append(Problem(file, at, before, stray.group(1).lower(),
+                                            f"field '{stray.group(1).lower()}' after the end of entry '{before}' "
+                                            f"({why})", "every field inside its entry: balanced braces in each value"))
                 for match in _LOOKS_LIKE_ENTRY.finditer(block.comment):
                     if match.group(1).lower() in ("comment",):
                         continue
@@ -514,10 +573,64 @@ def _progress(chunks: Iterator[tuple[int, str]], total: int, file: str) -> Itera
             bar.update(len(chunk))
 
 
-def _describe_failure(raw: str) -> str:
-    if raw.count("{") != raw.count("}"):
-        return f"unbalanced braces ({raw.count('{')} '{{' vs {raw.count('}')} '}}')"
-    return "an entry bibtexparser could not parse"
+# An implicit comment that starts with fields (after junk ending in a comma on the first line): the remains of
+# an entry closed early ("title = {A } something},\n  journal = {...}").
+_STRAY_FIELDS = re.compile(r"[^\S\n]*(?:[^\n{}@%=]*,)?\s*([A-Za-z][\w\-]*)\s*=\s*[{\"\w]")
+
+
+def _entry_key(block, model) -> str | None:
+    """The key of an entry block (parsed, or failed with a readable head); None for other blocks."""
+    if isinstance(block, model.Entry | model.DuplicateBlockKeyBlock):
+        return block.key or ""
+    if isinstance(block, model.DuplicateFieldKeyBlock):
+        return getattr(block.ignore_error_block, "key", "") or ""
+    if isinstance(block, model.ParsingFailedBlock):
+        head = _ENTRY_HEAD.search(getattr(block, "raw", "") or "")
+        return head.group(2) if head else ""
+    return None
+
+
+_COMMA_KEY = re.compile(r"@\s*\w+\s*[{(]\s*([^,\s{}()=]+\s*,\s*[^,\s{}()=\"]+)\s*(?:,|$)")
+_FIELD_START = re.compile(r"^\s*([A-Za-z][\w\-]*)\s*=")
+_ENTRY_EXPECTED = "a complete entry: @type{key, field = {value}, ...}"
+
+
+def _describe_failure(raw: str, line: int) -> tuple[str, str, str]:
+    """(field, found, expected) for an entry bibtexparser could not parse, with where it went wrong.
+
+    A key with a comma (``@article{doe,2020,``) is named as such; for unbalanced braces the
+    line that goes wrong is named: the line whose '}' closes the entry early, or the line
+    where a value's '{' is still open when the next field starts.
+    """
+    comma_key = _COMMA_KEY.match(raw)
+    if comma_key and "=" not in comma_key.group(1):
+        return ("key", f"a key with a comma ({comma_key.group(1)!r})",
+                "a key without commas or spaces: lower-case ASCII letters and digits, like 'cherkin2009randomized'")
+    opened, closed = raw.count("{"), raw.count("}")
+    if opened == closed:
+        return "entry", "an entry bibtexparser could not parse", _ENTRY_EXPECTED
+    found = f"unbalanced braces ({opened} '{{' vs {closed} '}}')"
+    return "entry", found + _brace_hint(raw, line, opened > closed), _ENTRY_EXPECTED
+
+
+def _brace_hint(raw: str, line: int, unclosed: bool) -> str:
+    """Where the braces of a failed entry go wrong, as '; ...' text (empty when no line stands out)."""
+    depth, value_opened = 0, 0
+    for number, text in enumerate(raw.split("\n"), start=line):
+        field = _FIELD_START.match(text) if number > line else None
+        if field and depth >= 2:
+            return (f"; the '{{' opened at line {value_opened} is still open when field '{field.group(1).lower()}' "
+                    f"starts at line {number}")
+        for brace in _BRACE.finditer(text):  # braces only: a 48 MB entry is mostly text
+            if brace.group() == "{":
+                depth += 1
+                if depth == 2:
+                    value_opened = number
+            else:
+                depth -= 1
+                if depth == 0 and text.strip() != "}" and number > line:
+                    return f"; a '}}' at line {number} closes the entry early (a '}}' too many in a value?)"
+    return "; the entry's closing '}' is missing (the file cut off, or a '{' too many)" if unclosed else ""
 
 
 def _register_key(record: dict, first_line_of: dict[str, int], file: str, problems: list[Problem]) -> None:
@@ -553,9 +666,7 @@ def _entry_record(entry, line: int, offset: int, file: str, strings: dict[str, s
                 continue
         value, issue = _resolve_value(raw, strings)
         if issue:
-            problems.append(Problem(file, fline, entry.key, name, issue,
-                                    "fields separated by commas, values in {braces}, \"quotes\" or "
-                                    "defined @string macros"))
+            problems.append(Problem(file, fline, entry.key, name, issue, _expected_for(issue)))
         fields[name] = value
         field_lines[name] = fline
         swallowed = _swallowed_field(str(raw)) if issue and issue.startswith("missing comma") else None
@@ -566,6 +677,33 @@ def _entry_record(entry, line: int, offset: int, file: str, strings: dict[str, s
         problems.append(Problem(file, line, "", "key", "an entry without a key", "@type{key, ...}"))
         return None
     return _build_record(entry.entry_type.lower(), entry.key, line, fields, field_lines)
+
+
+def table_cache_key(data: bytes, schema: str, file: str) -> str:
+    """The cache key of the table parsed from ``data``: the bytes, the schema, the file problems name, and the
+    rules (columns, mirror hosts) that a table cached before a change of them would miss."""
+    return cache_key(data, "references", schema, file, _CACHE_RULES)
+
+
+def parse_bytes(box: list[bytes], file: str, schema: str = "studies") -> tuple[pd.DataFrame, list[Problem]]:
+    """(table, problems) of a .bib file's bytes, from the cache when these bytes were parsed before.
+
+    The bytes come in a one-item list that is emptied, so that they can be freed as soon as
+    they are decoded (peak memory of a large file). The cache key is the bytes, ``file``
+    (which problems name) and ``schema``.
+    """
+    data = box.pop()
+    key = table_cache_key(data, schema, file)
+    cached = load_cached(key)
+    if cached is not None:
+        return cached
+    decoded = _decode_bytes(data, file)
+    del data  # bytes and text are dropped as soon as they are not needed
+    text_box, problems = [decoded[0]], decoded[1]
+    del decoded
+    table, problems = _parse_boxed(text_box, file, schema, problems)
+    store_cached(key, (table, problems))
+    return table, problems
 
 
 # --- public ------------------------------------------------------------------------------------
@@ -618,25 +756,20 @@ def read_references(path: str | Path | None = None, *, strict: bool = True, sche
     file_path = resolve_refs_file(path, default_name)
     file = str(file_path)
     problems: list[Problem]
-    if not file_path.exists():
+    if not file_path.exists() and not file_path.is_symlink():  # a symlink loop "does not exist": read_input names it
         problems = [Problem(file, 0, "", "", "no such file", "an existing .bib file")]
         table = _empty_table()
     elif file_path.is_dir():
         problems = [Problem(file, 0, "", "", "a directory", f"a .bib file (or a folder holding {default_name})")]
         table = _empty_table()
     else:
-        data = file_path.read_bytes()
-        key = cache_key(data, "references", schema, file, _CACHE_RULES)
-        cached = load_cached(key)
-        if cached is not None:
-            table, problems = cached
+        data, unreadable = read_input(file_path, file)  # a FIFO or /dev/zero is a problem, not a hang
+        if unreadable is not None:
+            table, problems = _empty_table(), [unreadable]
         else:
-            decoded = _decode_bytes(data, file)
-            del data  # bytes and text are dropped as soon as they are not needed (peak memory)
-            box, problems = [decoded[0]], decoded[1]
-            del decoded
-            table, problems = _parse_boxed(box, file, schema, problems)
-            store_cached(key, (table, problems))
+            box = [data]
+            del data  # the parser frees the bytes once decoded (peak memory)
+            table, problems = parse_bytes(box, file, schema)
     table.attrs["path"] = file
     if strict:
         raise_for_problems(problems, ReferenceTableError,

@@ -36,12 +36,13 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
+import errno
 import math
 import os
 import re
 import stat
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ from typing import Any
 
 from .errors import Problem, ReferenceTableError
 
-__all__ = ["ENTRY_FIELDS", "AppendResult", "append_entries", "format_entry", "latex_escape"]
+__all__ = ["ENTRY_FIELDS", "AppendResult", "append_entries", "format_entry", "latex_escape", "lock",
+           "stale_temporary_files"]
 
 # (BibTeX field, record column), in the order refs/studies.bib writes them.
 ENTRY_FIELDS = (
@@ -82,7 +84,9 @@ def latex_escape(text: str, verbatim: bool = False) -> str:
 
     Plain Unicode stays as it is (the file is UTF-8). Escaped: ``\\ { } $ & % # _ ~``
     (LaTeX specials), and the second character of ``--``, ````` `` ````` and ``''``
-    (which would become a dash or a curly quote). ``verbatim=True`` (URLs, DOIs)
+    (which would become a dash or a curly quote). Braces that pair up become ``\\{``
+    and ``\\}``; a lone one (a title with a stray ``}``) becomes ``\\textbraceright{}``,
+    because BibTeX counts escaped braces too. ``verbatim=True`` (URLs, DOIs)
     escapes only ``\\ { } $`` and those pairs, so that ``%20`` and ``_`` in a URL
     stay readable. Runs of whitespace become one space. The loader
     (:func:`lbpevidence.latex.decode_latex`) turns every escape back, except two it
@@ -94,9 +98,36 @@ def latex_escape(text: str, verbatim: bool = False) -> str:
     Pain -{}- 50\\% less \\& \\{more\\}\\_x
     >>> print(latex_escape("https://example.org/a_b%20c", verbatim=True))
     https://example.org/a_b%20c
+    >>> print(latex_escape("A } lone brace"))
+    A \\textbraceright{} lone brace
     """
     pattern = _VERBATIM_SPECIAL if verbatim else _TEXT_SPECIAL
-    return pattern.sub(lambda m: _ESCAPES[m.group()], " ".join(str(text).split()))
+    text = " ".join(str(text).split())
+    lone = _unmatched_braces(text)
+    if not lone:
+        return pattern.sub(lambda m: _ESCAPES[m.group()], text)
+    # BibTeX counts \{ and \} when it balances braces: a lone one would break the entry (and the append).
+    return pattern.sub(lambda m: _LONE_BRACES[m.group()] if m.start() in lone else _ESCAPES[m.group()], text)
+
+
+_LONE_BRACES = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
+
+
+def _unmatched_braces(text: str) -> set[int]:
+    """Positions of the braces in ``text`` that have no partner ('a } b {' -> both)."""
+    if "{" not in text and "}" not in text:
+        return set()
+    opened: list[int] = []
+    lone: set[int] = set()
+    for position, char in enumerate(text):
+        if char == "{":
+            opened.append(position)
+        elif char == "}":
+            if opened:
+                opened.pop()
+            else:
+                lone.add(position)
+    return lone | set(opened)
 
 
 def _missing(value: Any) -> bool:
@@ -195,8 +226,12 @@ class AppendResult:
 
 
 def _line_ending(data: bytes) -> bytes:
+    """The file's line ending: the most common of LF, CRLF and CR (old Mac); LF when tied or none."""
     crlf = data.count(b"\r\n")
-    return b"\r\n" if crlf and crlf >= data.count(b"\n") - crlf else b"\n"
+    lf, cr = data.count(b"\n") - crlf, data.count(b"\r") - crlf
+    if crlf and crlf >= lf and crlf >= cr:
+        return b"\r\n"
+    return b"\r" if cr > lf and cr > crlf else b"\n"
 
 
 def _records(entries: Any) -> list[Mapping[str, Any]]:
@@ -207,17 +242,45 @@ def _records(entries: Any) -> list[Mapping[str, Any]]:
     return list(entries)
 
 
+_held = threading.local()  # paths this thread holds the lock of (lock() is re-entrant)
+
+
+@contextmanager
+def lock(path: str | Path) -> Iterator[None]:
+    """Hold the exclusive lock on a studies.bib (or a refs/ folder's) for a block of work.
+
+    ``lbpevidence add`` reads the table, looks for duplicates and appends under one lock, so
+    that two runs adding the same record cannot both find it new. :func:`append_entries`
+    called inside the block takes the lock again without waiting (the lock is re-entrant
+    within a thread). The file is locked with ``fcntl.flock`` where it exists; another
+    process's lock is waited for.
+    """
+    from .paths import resolve_refs_file
+
+    path = resolve_refs_file(Path(path), "studies.bib")
+    with _locked(path):
+        yield
+
+
 @contextmanager
 def _locked(path: Path) -> Iterator[Any]:
     """Open ``path`` for reading under an exclusive lock that follows renames.
 
     After the lock is taken, the file at ``path`` must still be the one opened; if
-    another process replaced it meanwhile, open and lock the new one.
+    another process replaced it meanwhile, open and lock the new one. A thread that
+    already holds the lock on this file (see :func:`lock`) gets a new read handle at once.
     """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no lock
         fcntl = None
+    held: set[str] = getattr(_held, "paths", None) or set()
+    _held.paths = held
+    real = os.path.realpath(path)
+    if real in held:
+        with open(path, "rb") as handle:
+            yield handle
+        return
     while True:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, or in the finally
         if fcntl is not None:
@@ -229,9 +292,11 @@ def _locked(path: Path) -> Iterator[Any]:
         if same:
             break
         handle.close()
+    held.add(real)
     try:
         yield handle
     finally:
+        held.discard(real)
         handle.close()  # releases the lock
 
 
@@ -245,8 +310,12 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, rename it over ``path``."""
+def _atomic_write(path: Path, data: bytes, info: os.stat_result) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, rename it over ``path``.
+
+    ``path`` is the real file (symlinks resolved by the caller, so a link stays a link);
+    the new file gets the old one's permission bits and, where allowed, its owner.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         view = memoryview(data)
@@ -255,7 +324,10 @@ def _atomic_write(path: Path, data: bytes, mode: int) -> None:
         os.fsync(fd)
         os.close(fd)
         fd = -1
-        os.chmod(tmp, mode)
+        os.chmod(tmp, stat.S_IMODE(info.st_mode))
+        if hasattr(os, "chown") and (os.stat(tmp).st_uid, os.stat(tmp).st_gid) != (info.st_uid, info.st_gid):
+            with suppress(OSError):  # only root may give a file away; the others keep their own
+                os.chown(tmp, info.st_uid, info.st_gid)
         os.replace(tmp, path)
     except BaseException:
         if fd >= 0:
@@ -264,6 +336,111 @@ def _atomic_write(path: Path, data: bytes, mode: int) -> None:
             os.unlink(tmp)
         raise
     _fsync_directory(path.parent)
+
+
+def _write_failed(file: str, target: Path, exc: OSError) -> ReferenceTableError:
+    """A located error for a write that failed (a full disk, a read-only folder): the file is unchanged."""
+    reason = f"{errno.errorcode.get(exc.errno or 0, 'error')}: {exc.strerror or exc}"
+    expected = {errno.ENOSPC: "free space on the disk", errno.EDQUOT: "free space in your disk quota",
+                errno.EROFS: "a file system that is not read-only",
+                errno.EACCES: f"permission to create files in {target.parent}",
+                errno.EPERM: f"permission to create files in {target.parent}"}.get(exc.errno or 0, "a successful write")
+    problem = Problem(file, 0, "", "", f"the write failed ({reason})",
+                      f"{expected}; the file was not changed (the append wrote to a temporary copy first)")
+    return ReferenceTableError([problem], f"{file}: cannot write; nothing was changed")
+
+
+STALE_SUFFIX = ".tmp"
+
+
+def stale_temporary_files(path: str | Path) -> list[Path]:
+    """Temporary files an interrupted write (a SIGKILL, a power cut) left beside a studies.bib.
+
+    :func:`append_entries` writes ``.studies.bib.XXXX.tmp`` (and ``.studies.bib.bak.XXXX.tmp``)
+    before renaming it over the file; a write cut short leaves it behind. The next append
+    removes them (under the lock, so no write is in progress); ``lbpevidence validate``
+    lists them.
+    """
+    path = Path(os.path.realpath(path))
+    prefix = f".{path.name}."
+    try:
+        return sorted(p for p in path.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(STALE_SUFFIX)
+                      and p.is_file() and not p.is_symlink())
+    except OSError:
+        return []
+
+
+_MACRO_DEFINITION = re.compile(r"^[ \t]*@[ \t]*string[ \t]*[{(]", re.MULTILINE | re.IGNORECASE)
+
+
+def _check_appended(old: bytes, block: str, file: str, prefix_lines: int, expected: int,
+                    after: list | None = None) -> tuple[tuple[str, ...], list[Problem]]:
+    """(keys appended, problems of the file as it would be), without parsing the old part again.
+
+    The old part's table and problems come from the cache (the bytes were just read by
+    ``lbpevidence add``, or by the previous append), so appending to a large table costs
+    the new entries, not the whole file. The result is the one a parse of the whole new
+    file gives: the parser cuts blocks at every line-start '@', so the block, which starts
+    on a line of its own, reads the same alone; what the old part contributes is its keys
+    (a key taken is a duplicate) and its problems. Records formatted by
+    :func:`format_entry` use no @string macros; BibTeX text goes through
+    :func:`_check_whole` when the file defines any. ``after`` (a list) receives the table and
+    problems of the file as it will be, for the cache (see :func:`_remember`).
+    """
+    from .references import parse_bibtex, parse_bytes
+
+    old_table, old_problems = parse_bytes([old], file, "studies")
+    block_table, block_problems = parse_bibtex(block, file, schema="studies", line_offset=prefix_lines)
+    problems = [p for p in old_problems + block_problems if not (p.line == 0 and p.found == "no entries")]
+    first_line = dict(zip(old_table["key"], old_table["line"], strict=True))
+    keys = []
+    for key, line in zip(block_table["key"], block_table["line"], strict=True):
+        if key in first_line:
+            problems.append(Problem(file, int(line), key, "key", f"duplicate key '{key}'",
+                                    f"unique keys (first at line {first_line[key]})"))
+        else:
+            keys.append(str(key))
+    if len(keys) != expected and not any(p.severity == "error" for p in problems):
+        problems.append(Problem(file, prefix_lines + 1, "", "entry", f"{len(keys)} entries read back",
+                                f"the {expected} entries given"))
+    problems.sort(key=lambda p: (p.line, p.key, p.field))
+    if after is not None and len(old_table) and len(keys) == len(block_table):
+        import pandas as pd
+
+        after[:] = [pd.concat([old_table, block_table], ignore_index=True), list(problems)]
+    return tuple(keys), problems
+
+
+def _remember(data: bytes, file: str, after: list) -> None:
+    """Cache the table of the file just written, so the next read (the next ``add``) does not parse it.
+
+    What is stored is what a parse of ``data`` gives (the old part's cached table and problems
+    followed by the new block's: tests/test_hostile.py compares them with a parse without cache).
+    """
+    if not after:
+        return
+    from .cache import store
+    from .references import table_cache_key
+
+    store(table_cache_key(data, "studies", file), tuple(after))
+
+
+def _check_whole(new_text: str, block: str, file: str, prefix_lines: int,
+                 expected: int) -> tuple[tuple[str, ...], list[Problem]]:
+    """(keys appended, problems) by parsing the whole file as it would be (BibTeX text in a file with macros)."""
+    from .references import parse_bibtex
+
+    table, problems = parse_bibtex(new_text, file, schema="studies")
+    added = table[table["line"] > prefix_lines]
+    if len(added) != expected:
+        # An entry whose key is taken is set aside by the parser: check it on its own too.
+        block_table, block_problems = parse_bibtex(block, file, schema="studies", line_offset=prefix_lines)
+        unread = set(block_table["key"]) - set(added["key"])
+        problems.extend(p for p in block_problems if p.key in unread and p.field != "key")
+        if not any(p.severity == "error" for p in problems):
+            problems.append(Problem(file, prefix_lines + 1, "", "entry", f"{len(added)} entries read back",
+                                    f"the {expected} entries given"))
+    return tuple(str(k) for k in added["key"]), problems
 
 
 def append_entries(path: str | Path, entries: str | Any, *, backup: bool = False,
@@ -329,7 +506,7 @@ def append_entries(path: str | Path, entries: str | Any, *, backup: bool = False
       ...:26 roe2021yoga design: found 'rtc', expected a known design (did you mean 'rct'?); see refs/README.md
     """
     from .paths import resolve_refs_file
-    from .references import parse_bibtex
+    from .safety import not_regular
 
     path = resolve_refs_file(Path(path), "studies.bib")
     file = str(path)
@@ -342,12 +519,18 @@ def append_entries(path: str | Path, entries: str | Any, *, backup: bool = False
         expected = len(block_entries)
     if not block_entries:
         raise ValueError("There are no entries to append.")
-    if not path.is_file():
-        found = "a directory" if path.is_dir() else "no such file"
+    found = not_regular(path)  # a FIFO would block the locked read below; a device would never end
+    if found is not None:
         raise ReferenceTableError([Problem(file, 0, "", "", found, "an existing .bib file (create an empty one to "
                                                                    "start a new table)")], f"{file}: cannot append")
     with _locked(path) as handle:
         old = handle.read()
+        info = os.fstat(handle.fileno())
+        if info.st_nlink > 1:
+            raise ReferenceTableError([Problem(file, 0, "", "", f"a file with {info.st_nlink} hard links",
+                                               "a file with one name: the atomic append replaces the file, and its "
+                                               "other names would keep the old version (use a symbolic link)")],
+                                      f"{file}: cannot append; nothing was written")
         eol = _line_ending(old)
         try:
             old_text = old.decode("utf-8-sig")
@@ -356,37 +539,43 @@ def append_entries(path: str | Path, entries: str | Any, *, backup: bool = False
             raise ReferenceTableError([Problem(file, line, "", "encoding", "bytes that are not UTF-8",
                                                "a UTF-8 file (nothing was written)")],
                                       f"{file}: cannot append") from None
-        glue = ""
-        if old_text and not old_text.endswith("\n"):
-            glue = "\n"  # exactly one line break before the block
-        ends_blank = (old_text + glue).replace("\r\n", "\n").endswith("\n\n")
+        flat = old_text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in old_text else old_text
+        glue = "" if not old_text or flat.endswith("\n") else "\n"  # exactly one line break before the block
+        ends_blank = (flat + glue).endswith("\n\n")
         lead = "" if not old_text or ends_blank else "\n"
         block = lead + "\n".join(block_entries)
-        new_text = old_text + glue + block
-        prefix_lines = (old_text + glue).count("\n")
-        table, problems = parse_bibtex(new_text, file, schema="studies")
-        added = table[table["line"] > prefix_lines]
-        if len(added) != expected:
-            # An entry whose key is taken is set aside by the parser: check it on its own too.
-            block_table, block_problems = parse_bibtex(block, file, schema="studies")
-            unread = set(block_table["key"]) - set(added["key"])
-            problems.extend(dataclasses.replace(p, line=p.line + prefix_lines) for p in block_problems
-                            if p.key in unread and p.field != "key")
-            if not any(p.severity == "error" for p in problems):
-                problems.append(Problem(file, prefix_lines + 1, "", "entry", f"{len(added)} entries read back",
-                                        f"the {expected} entries given"))
+        prefix_lines = (flat + glue).count("\n")
+        del flat
+        after: list = []
+        if isinstance(entries, str) and _MACRO_DEFINITION.search(old_text):
+            # BibTeX text may use the file's @string macros: read it as part of the whole file
+            keys, problems = _check_whole(old_text + glue + block, block, file, prefix_lines, expected)
+        else:
+            keys, problems = _check_appended(old, block, file, prefix_lines, expected, after)
+        del old_text
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             raise ReferenceTableError(errors, f"{file}: {len(errors)} problem(s); nothing was written")
-        keys = tuple(str(k) for k in added["key"])
+        stale = stale_temporary_files(path)
+        if stale and not dry_run:  # under the lock no write is in progress: these are left by a killed one
+            for leftover in stale:
+                with suppress(OSError):
+                    leftover.unlink()
+        problems += [Problem(str(leftover), 0, "", "", "a temporary file left by an interrupted write",
+                             "no such file (" + ("it would be removed" if dry_run else "removed") + "; the table "
+                             "itself is whole: writes are atomic)", "warning") for leftover in stale]
         warnings = tuple(p for p in problems if p.severity != "error")
         if dry_run:
             return AppendResult(path, keys, written=False, warnings=warnings)
         addition = (glue + block).replace("\n", eol.decode("ascii")).encode("utf-8")
-        mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+        target = Path(os.path.realpath(path))  # a symlinked studies.bib stays a link; its target is written
         backup_path = None
-        if backup:
-            backup_path = path.with_name(path.name + ".bak")
-            _atomic_write(backup_path, old, mode)
-        _atomic_write(path, old + addition, mode)
+        try:
+            if backup:
+                backup_path = target.with_name(target.name + ".bak")
+                _atomic_write(backup_path, old, info)
+            _atomic_write(target, old + addition, info)
+        except OSError as exc:
+            raise _write_failed(file, target, exc) from None
+        _remember(old + addition, file, after)
     return AppendResult(path, keys, written=True, backup=backup_path, warnings=warnings)

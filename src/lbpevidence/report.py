@@ -423,6 +423,23 @@ the review's notebooks, executed on the reference table and rendered as it ran.<
 """
 
 
+def _raise_for_failed_outputs(name: str, nb: Any) -> None:
+    """Fail when a cell ran but its output could not be made (a figure that fails to draw).
+
+    nbclient raises only when a cell's code fails; an exception while the kernel renders
+    a figure after the cell (a label that breaks mathtext) ends up as an ``error`` output
+    inside the page, and the run would succeed with a traceback in the report.
+    """
+    from .errors import LbpEvidenceError
+
+    for number, cell in enumerate(nb.cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                detail = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip().rstrip(":")
+                raise LbpEvidenceError(f"{name}.ipynb, cell {number}: its output failed ({detail}); the report was "
+                                       "not written. Run the notebook in JupyterLab to see the traceback.")
+
+
 def build_report(output: str | Path = "report", refs: str | Path | None = None,
                  notebooks: Iterable[str] | None = None, timeout: int = 600, jobs: int | None = None) -> Path:
     """Execute the notebooks and write the HTML report; return the path of its ``index.html``.
@@ -455,6 +472,8 @@ def build_report(output: str | Path = "report", refs: str | Path | None = None,
     pages = []
     executed = execute_notebooks([notebooks_dir() / f"{name}.ipynb" for name in names], refs=refs, timeout=timeout,
                                  jobs=jobs)
+    for name, nb in zip(names, executed, strict=True):
+        _raise_for_failed_outputs(name, nb)  # before anything is written: no page with a traceback in it
     for name, nb in zip(names, executed, strict=True):
         title = _title(nb, name)
         (out / f"{name}.html").write_text(render_html(nb, title), encoding="utf-8")

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from .errors import Problem
 from .latex import decode_latex
+from .safety import is_web_url
 from .vocabulary import resolve
 
 __all__ = [
@@ -80,7 +81,7 @@ _URL = re.compile(r"^https?://\S+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 # Control characters other than tab and line breaks: a NUL or similar byte means a damaged file, or one
 # saved in another encoding (UTF-16 text read as UTF-8 is full of NULs).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Upper bounds that no real value comes near; beyond them a number is a typo (or garbage).
 _MAX_COUNT = {"participants": 10_000_000, "studies": 100_000, "printed_number": 100_000}
 _MAX_TERMS = 50  # terms in one list field (modality, comparator, rob_domains); real entries have a few
@@ -235,6 +236,35 @@ def _check_bibliography(c: _Checker) -> None:
     pmcid = raw.get("pmcid", "")
     if pmcid and not _PMCID.match(pmcid):
         c.add("pmcid", repr(pmcid), "a PMC id like PMC2832641")
+    _check_links(c)
+
+
+MAX_KEY_LENGTH = 64
+_KEY = re.compile(r"[a-z0-9]+", re.ASCII)
+_KEY_RULE = "lower-case ASCII letters and digits, firstauthorYEARfirstword like 'cherkin2009randomized'"
+
+
+def _check_key(c: _Checker) -> None:
+    """The key rule of refs/README.md: lower-case ASCII letters and digits, at most MAX_KEY_LENGTH of them."""
+    key = c.key
+    if not key or _CONTROL.search(key):  # no key, or a control character (reported on its own)
+        return
+    if len(key) > MAX_KEY_LENGTH:
+        c.add("key", f"a key of {len(key):,} characters", f"at most {MAX_KEY_LENGTH} {_KEY_RULE}")
+    elif not _KEY.fullmatch(key):
+        bad = next(i for i, char in enumerate(key) if not (char.isascii() and (char.islower() or char.isdigit())))
+        c.add("key", f"{key!r} ({key[bad]!r} at position {bad + 1})", _KEY_RULE)
+
+
+_LINK_FIELDS = ("url", "rob_source", "pedro_source")
+
+
+def _check_links(c: _Checker) -> None:
+    """Fields a report or a reader may follow as links: http(s) only (no ``javascript:``, ``data:``, ``file:``)."""
+    for field in _LINK_FIELDS:
+        value = c.value(field)
+        if value and not is_web_url(value):
+            c.add(field, repr(value), "one http(s) URL (https://...)")
 
 
 def _check_term(c: _Checker, field: str, kind: str, value: str) -> str | None:
@@ -428,6 +458,8 @@ def check_record(record: Mapping, file: str, schema: str = "studies", today: dt.
     """
     c = _Checker(record, file, schema, today)
     _check_bibliography(c)
+    if schema != "bibliography":  # other people's files keep their own key style; imports get new keys
+        _check_key(c)
     if schema == "studies":
         _check_evidence(c)
         _check_unknown_fields(c, BIBLIOGRAPHIC_FIELDS + EVIDENCE_FIELDS)
