@@ -438,7 +438,8 @@ def test_hang_only_regular_files_are_read(tmp_path, small, capsys, kind):
         assert data is None and problem.found == found
         for name, read in (("studies.bib", lambda p: lbp.read_references(p, strict=False)),
                            ("outcomes.csv", lambda p: lbp.read_outcomes(p, strict=False)),
-                           ("overrides.csv", lambda p: lbp.read_overrides(p, strict=False))):
+                           ("overrides.csv", lambda p: lbp.read_overrides(p, strict=False)),
+                           ("claims.csv", lambda p: lbp.read_claims(p, strict=False))):
             target = small / name
             if target.exists():
                 target.unlink()

@@ -84,6 +84,7 @@ from .latex import decode_latex
 from .names import initials as _given_initials
 from .outcomes import check_header, csv_rows
 from .paths import resolve_refs_file
+from .safety import read_input
 from .vocabulary import (
     CERTAINTY_LEVELS,
     COMPARISON_LABELS,
@@ -1529,12 +1530,12 @@ def read_claims(path: str | Path | None = None, strict: bool = True, *, printed:
     file_path = resolve_refs_file(path, "claims.csv")
     file = str(file_path)
     problems: list[Problem] = []
-    if not file_path.exists() or file_path.is_dir():
-        found = "a directory" if file_path.is_dir() else "no such file"
-        problems.append(Problem(file, 0, "", "", found, "an existing claims .csv file"))
+    data, unreadable = read_input(file_path, file, "an existing claims .csv file")  # a FIFO is a problem, not a hang
+    if unreadable is not None:
+        problems.append(unreadable)
         table = pd.DataFrame(columns=[*CLAIM_COLUMNS, "line", "valid"])
     else:
-        data = file_path.read_bytes()
+        assert data is not None
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .errors import ReferenceTableError, problems_frame
 from .paths import bundled_refs
+from .safety import markdown_safe, read_input
 from .vocabulary import INSTRUMENTS, MODALITIES
 
 __all__ = ["ANALYSIS", "Review", "compare_reviews", "coverage", "diff_markdown", "load_review", "review_effects"]
@@ -150,7 +151,8 @@ def _content_key(folder: Path) -> str:
     for name in ("studies.bib", "outcomes.csv", "article.bib", "claims.csv", "overrides.csv"):
         path = folder / name
         digest.update(name.encode())
-        digest.update(path.read_bytes() if path.is_file() else b"-")
+        data, _ = read_input(path)  # a FIFO or a device is hashed as missing; its reader then names it
+        digest.update(data if data is not None else b"-")
     return digest.hexdigest()
 
 
@@ -336,7 +338,7 @@ def diff_markdown(changes: dict[str, pd.DataFrame]) -> str:
     def fmt(value: object, digits: int = 1) -> str:
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return "-"
-        return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+        return f"{value:.{digits}f}" if isinstance(value, float) else markdown_safe(str(value))
 
     lines = ["## Review changes", ""]
     analyses = changes["analyses"]
