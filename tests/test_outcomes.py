@@ -166,3 +166,9 @@ def test_the_same_study_may_feed_two_population_groups(folder):
     _, problems = read(folder, row(population="acute"), row(population="chronic", estimate="-1.0", ci_low="-1.9",
                                                             ci_high="-0.1"))
     assert not [p for p in problems.message if "pool" in p]
+
+
+def test_a_number_read_on_a_mirror_is_marked_as_such(folder):
+    table = read(folder, row(source_url="http://47.251.13.51:8081/12345678"),
+                 row(outcome="disability", instrument="rmdq-24"), strict=True)
+    assert table.source_mirror.tolist() == ["a raw IP address", ""]

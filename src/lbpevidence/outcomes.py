@@ -29,6 +29,7 @@ from .cache import gc_paused
 from .errors import OutcomeTableError, Problem, problems_frame, raise_for_problems
 from .paths import resolve_refs_file
 from .safety import read_input
+from .validation import mirror_kind
 from .vocabulary import COMPARATORS, DESIGNS, INSTRUMENTS, POPULATION_GROUPS, TIME_WINDOWS, resolve, time_window
 
 __all__ = ["DERIVED_COLUMNS", "NUMERIC_COLUMNS", "OUTCOME_COLUMNS", "parse_outcomes", "read_outcomes"]
@@ -48,7 +49,7 @@ FLOAT_COLUMNS = ("timepoint_weeks", "mean_int", "sd_int", "mean_ctl", "sd_ctl", 
 INT_COLUMNS = ("n_int", "n_ctl", "events_int", "events_ctl", "n_total", "k_studies")
 NUMERIC_COLUMNS = FLOAT_COLUMNS + INT_COLUMNS
 DERIVED_COLUMNS = ["line", "modality", "comparator_class", "design", "level", "population_group",
-                   "study_population", "year", "study", "study_unverified", "valid"]
+                   "study_population", "year", "study", "study_unverified", "source_mirror", "valid"]
 
 CERTAINTY_LEVELS = ("high", "moderate", "low", "very low")
 _MAX_N = 100_000          # no single trial arm in this field comes near this
@@ -305,6 +306,8 @@ def _check_source(row: _Row) -> None:
         row.add("source_url", repr(url), "http(s) URL(s) separated by spaces")
     if not row.text("source_location"):
         row.add("source_location", "an empty cell", "where on the page ('abstract', 'Table 2')")
+    # A mirror is fine as provenance (it is where the number was read), but a reader should see that it is one.
+    row.values["source_mirror"] = "; ".join(kind for kind in map(mirror_kind, url.split()) if kind)
 
 
 def _join_study(row: _Row, studies: dict[str, dict] | None) -> None:
@@ -534,9 +537,11 @@ def read_outcomes(path: str | Path | None = None, references: pd.DataFrame | Non
         bool) plus ``line`` (1-based CSV line), ``modality`` (= intervention),
         ``comparator_class``, ``window`` (immediate, short-term, intermediate,
         long-term), the study's ``design``, ``level`` (trial rows are pooled, review
-        rows are published pooled estimates), ``population``, ``study`` label
-        ("Cherkin 2009"), ``study_unverified`` (fields of the study marked
-        unverified) and ``valid``.
+        rows are published pooled estimates), ``population`` (the row's, or the study's when
+        the cell is empty) with ``population_group`` (acute, chronic, mixed) and
+        ``study_population``, the study's ``year``, ``study`` label ("Cherkin 2009"),
+        ``study_unverified`` (fields of the study marked unverified), ``source_mirror``
+        (why the page the numbers were read on is a mirror, "" when it is not) and ``valid``.
     """
     from .references import _decode_bytes, read_references
 
