@@ -826,3 +826,12 @@ def test_property_mutated_csv_rows_never_raise(tmp_path, data):
     if name == "outcomes.csv" and not problems.found.str.startswith("UTF-").any():
         numbers = table[table.valid][["estimate", "ci_low", "ci_high", "se", "sd_int", "sd_ctl"]].abs()
         assert (numbers.fillna(0) <= 1e6).all().all()
+
+
+def test_actionable_add_to_a_folder_without_studies_bib_says_how_to_start(tmp_path, capsys):
+    empty = tmp_path / "new-table"
+    empty.mkdir()
+    code, _, err = run_main(capsys, "add", str(REPO / "tests" / "data" / "imports" / "sample.nbib"), "--refs",
+                            str(empty), "--dry-run")
+    assert code == 2
+    assert "found a folder without studies.bib" in err and "create an empty studies.bib there" in err

@@ -211,6 +211,10 @@ def _cmd_add(args: argparse.Namespace) -> int:
         print(f"lbpevidence add: --refs {refs_path}: no such .bib file (create an empty one to start a new table)",
               file=sys.stderr)
         return EXIT_USAGE
+    if kind == "a directory":
+        print(f"lbpevidence add: --refs {refs_path}: found a folder without studies.bib, expected a .bib file or a "
+              "folder holding studies.bib (create an empty studies.bib there to start a new table)", file=sys.stderr)
+        return EXIT_USAGE
     if kind is not None:
         print(f"lbpevidence add: --refs {refs_path}: found {kind}, expected a regular .bib file", file=sys.stderr)
         return EXIT_USAGE
