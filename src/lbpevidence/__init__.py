@@ -50,7 +50,7 @@ _LAZY = {
     "AuditResult": "audit",
     "AuditThresholds": "audit",
     "ClaimRules": "audit",
-    "read_overrides": "grading",
+    "read_overrides": "overrides",
     "headline": "evidence",
     "answers": "evidence",
     "judge_effect": "grading",

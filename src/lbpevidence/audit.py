@@ -79,12 +79,11 @@ from typing import Any, Literal, overload
 import pandas as pd
 from rapidfuzz import fuzz
 
-from .errors import ClaimsTableError, Problem, check_choice, is_blank, problems_frame, raise_for_problems
+from .errors import ClaimsTableError, Problem, check_choice, is_blank, table_result
 from .latex import decode_latex
 from .names import initials as _given_initials
-from .outcomes import check_header, csv_rows
 from .paths import resolve_refs_file
-from .safety import read_input
+from .textio import check_header, csv_rows, read_text
 from .vocabulary import (
     CERTAINTY_LEVELS,
     COMPARISON_LABELS,
@@ -1529,27 +1528,13 @@ def read_claims(path: str | Path | None = None, strict: bool = True, *, printed:
     """
     file_path = resolve_refs_file(path, "claims.csv")
     file = str(file_path)
-    problems: list[Problem] = []
-    data, unreadable = read_input(file_path, file, "an existing claims .csv file")  # a FIFO is a problem, not a hang
-    if unreadable is not None:
-        problems.append(unreadable)
+    text, problems = read_text(file_path, file, "an existing claims .csv file")  # a FIFO: a problem, not a hang
+    if text is None:
         table = pd.DataFrame(columns=[*CLAIM_COLUMNS, "line", "valid"])
     else:
-        assert data is not None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            problems.append(Problem(file, line, "", "encoding", f"byte 0x{data[exc.start]:02x} that is not UTF-8",
-                                    "UTF-8 text (save the file as UTF-8)"))
-            text = data.decode("utf-8-sig", errors="replace")
         table, problems = parse_claims(text, file, _printed_numbers(printed, file_path), problems)
     table.attrs["path"] = file
-    if strict:
-        raise_for_problems(problems, ClaimsTableError,
-                           f"{file}: {sum(p.severity == 'error' for p in problems)} problem(s)")
-        return table
-    return table, problems_frame(problems)
+    return table_result(table, problems, strict, ClaimsTableError, file)
 
 
 # ------------------------------------------------------------------------------------------------

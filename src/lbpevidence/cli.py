@@ -58,7 +58,7 @@ def _problems(reader: str, path: Path, depends_on: list[Path], **kwargs) -> list
     """
     from .cache import cached_problems
     from .errors import Problem
-    from .safety import not_regular
+    from .textio import not_regular
 
     kind = not_regular(path)
     if kind is not None and kind != "no such file":  # a FIFO would block the reader: not opened at all
@@ -129,7 +129,7 @@ def _stale_temporaries(path: Path) -> list:
 
 
 # Tables read by later modules: (file name, "module:reader"); imported only on a cache miss.
-_EXTRA_TABLES = (("claims.csv", "audit:read_claims"), ("overrides.csv", "grading:read_overrides"))
+_EXTRA_TABLES = (("claims.csv", "audit:read_claims"), ("overrides.csv", "overrides:read_overrides"))
 
 
 _REFS_FILES = ("studies.bib", "outcomes.csv", "article.bib", "claims.csv", "overrides.csv")
@@ -140,7 +140,7 @@ def _refuse_unreadable(folder: Path | None) -> bool:
     readers); True when there is one. Commands that load the whole review call it first."""
     from .errors import Problem
     from .paths import bundled_refs
-    from .safety import not_regular
+    from .textio import not_regular
 
     folder = folder or bundled_refs()
     if not folder.is_dir():
@@ -203,7 +203,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
     from .importers import check_source_template
     from .paths import resolve_refs_file
     from .refsio import lock
-    from .safety import not_regular
+    from .textio import not_regular
 
     refs_path = resolve_refs_file(args.refs, "studies.bib")
     kind = not_regular(refs_path)

@@ -46,11 +46,11 @@ from typing import Any, Literal, overload
 import pandas as pd
 
 from .audit import normalise_title
-from .errors import Problem, ReferenceTableError, check_choice, problems_frame, raise_for_problems
+from .errors import Problem, ReferenceTableError, check_choice, table_result
 from .latex import normalise_pages
 from .names import format_name, last_name
-from .references import REFERENCE_COLUMNS, _decode_bytes, parse_bibtex
-from .safety import read_input
+from .references import REFERENCE_COLUMNS, parse_bibtex
+from .textio import read_text
 from .validation import EVIDENCE_FIELDS, check_record, normalise_doi
 from .vocabulary import resolve
 
@@ -531,14 +531,6 @@ def _import(text: str, format: str, file: str, existing: Iterable[str] | pd.Data
     return records, problems
 
 
-def _finish(records: pd.DataFrame, problems: list[Problem], file: str, strict: bool):
-    if strict:
-        raise_for_problems(problems, ReferenceTableError,
-                           f"{file}: {sum(p.severity == 'error' for p in problems)} problem(s)")
-        return records
-    return records, problems_frame(problems)
-
-
 @overload
 def import_text(text: str, format: str, *, file: str = ..., existing: Iterable[str] | pd.DataFrame = ...,
                 strict: Literal[True] = ...) -> pd.DataFrame: ...
@@ -580,7 +572,7 @@ def import_text(text: str, format: str, *, file: str = "<string>", existing: Ite
     (['roe2019tai', ['Roe, R.'], 'J Fict Res', 'ris'], 1)
     """
     records, problems = _import(text, format, file, existing)
-    return _finish(records, problems, file, strict)
+    return table_result(records, problems, strict, ReferenceTableError, file)
 
 
 @overload
@@ -652,15 +644,13 @@ def import_records(path: str | Path, format: str | None = None, *,
         check_choice("format", format, FORMATS)
     path = Path(path)
     file = str(path)
-    data, unreadable = read_input(path, file, "an export file (.bib, .ris, .nbib)")  # a FIFO would block
-    if unreadable is not None:
+    text, decode_problems = read_text(path, file, "an export file (.bib, .ris, .nbib)")  # a FIFO would block
+    if text is None:  # bad bytes are reported by line; UTF-16 is named, and still read
         records = _frame([])
         records.attrs["path"] = file
-        return _finish(records, [unreadable], file, strict)
-    text, decode_problems = _decode_bytes(data, file)  # bad bytes by line; UTF-16 is named, and still read
-    del data
+        return table_result(records, decode_problems, strict, ReferenceTableError, file)
     records, problems = _import(text, format or detect_format(path, text), file, existing)
-    return _finish(records, decode_problems + problems, file, strict)
+    return table_result(records, decode_problems + problems, strict, ReferenceTableError, file)
 
 
 # --- duplicates ----------------------------------------------------------------------------------------
