@@ -107,7 +107,7 @@ def _collect_problems(path: str | None, schema: str | None):
         problems += outcomes(target, target.parent / "studies.bib")
         files.append(target)
     elif target.suffix.lower() == ".csv":
-        problems += _problems("audit:read_claims", target, [target, target.parent / "article.bib"])
+        problems += _problems("claims:read_claims", target, [target, target.parent / "article.bib"])
         files.append(target)
     else:
         default = "printed" if target.name == "article.bib" else "studies"
@@ -129,7 +129,7 @@ def _stale_temporaries(path: Path) -> list:
 
 
 # Tables read by later modules: (file name, "module:reader"); imported only on a cache miss.
-_EXTRA_TABLES = (("claims.csv", "audit:read_claims"), ("overrides.csv", "overrides:read_overrides"))
+_EXTRA_TABLES = (("claims.csv", "claims:read_claims"), ("overrides.csv", "overrides:read_overrides"))
 
 
 _REFS_FILES = ("studies.bib", "outcomes.csv", "article.bib", "claims.csv", "overrides.csv")
@@ -327,7 +327,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     """Audit the printed citations (and the claims, when grading exists); exit 0 whatever the verdicts."""
     import pandas as pd
 
-    from .audit import audit_citations
+    from .citations import audit_citations
     from .errors import ReferenceTableError
     from .paths import bundled_refs
     from .references import read_references

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +44,9 @@ from typing import Any, Literal, overload
 
 import pandas as pd
 
-from .audit import normalise_title
 from .errors import Problem, ReferenceTableError, check_choice, table_result
 from .latex import normalise_pages
+from .matching import ascii_fold, name_key, normalise_title, similar_titles
 from .names import format_name, last_name
 from .references import REFERENCE_COLUMNS, parse_bibtex
 from .textio import read_text
@@ -63,7 +62,6 @@ __all__ = [
     "SOURCE_PLACEHOLDERS",
     "DuplicateRules",
     "apply_evidence",
-    "ascii_fold",
     "assign_keys",
     "check_source_template",
     "detect_format",
@@ -93,10 +91,6 @@ _LIST_EVIDENCE = {"modality": "modality", "comparator": "comparator", "rob_domai
 _TERM_EVIDENCE = {"design": "design", "population": "population", "finding": "finding", "rob": "rob"}
 _INT_EVIDENCE = ("participants", "studies", "pedro")
 
-# Letters that Unicode decomposition does not reduce to ASCII.
-_FOLD = str.maketrans({"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ł": "l",
-                       "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ı": "i",
-                       "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"'})
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _DOI_IN_TEXT = re.compile(r"(10\.\d{4,9}/\S+)")
@@ -105,20 +99,6 @@ _ABBREVIATED_PAGES = re.compile(r"^([A-Za-z]*)(\d+)\s*-\s*([A-Za-z]*)(\d+)$")
 
 
 # --- keys -------------------------------------------------------------------------------------------
-
-
-def ascii_fold(text: str) -> str:
-    """Transliterate ``text`` to ASCII: accents dropped, special letters spelled out.
-
-    Characters with no ASCII form are dropped.
-
-    Examples
-    --------
-    >>> ascii_fold("Müller, Søren, Łukasz, Straße, Ærø")
-    'Muller, Soren, Lukasz, Strasse, AEro'
-    """
-    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    return decomposed.encode("ascii", "ignore").decode("ascii")
 
 
 def _words(text: str) -> list[str]:
@@ -131,7 +111,7 @@ def make_key(author: str, year: int | str | None, title: str) -> str:
     The rule, as written in refs/README.md:
 
     * ``firstauthor`` is the first author's last name (the part before the comma of a
-      ``"Last, F."`` name) transliterated to ASCII (:func:`ascii_fold`) with everything
+      ``"Last, F."`` name) transliterated to ASCII (:func:`lbpevidence.matching.ascii_fold`) with everything
       but letters removed (``van Tulder`` -> ``vantulder``, ``O'Sullivan`` ->
       ``osullivan``); for an organisation (a name without a comma) it is the first word
       of the name that is not a stop word (``World Health Organization`` -> ``world``);
@@ -664,7 +644,7 @@ class DuplicateRules:
 
     1. ``doi``: the same DOI (normalised: lower case, no resolver prefix);
     2. ``pmid``: the same PubMed id;
-    3. ``title-author-year``: the same normalised title (:func:`lbpevidence.audit.normalise_title`,
+    3. ``title-author-year``: the same normalised title (:func:`lbpevidence.matching.normalise_title`,
        the one the citation audit compares titles with),
        the same first-author last name (ASCII, letters only) and the same year.
 
@@ -699,7 +679,7 @@ def _match_table(frame: pd.DataFrame | None) -> list[dict]:
             "doi": "" if _is_missing(row.get("doi")) else normalise_doi(str(row["doi"])),
             "pmid": "" if _is_missing(row.get("pmid")) else str(row["pmid"]).strip(),
             "title": normalise_title(row.get("title") or ""),
-            "author": "".join(_words(str(row.get("first_author") or ""))),
+            "author": name_key(row.get("first_author") or ""),
             "year": None if _is_missing(year) else int(year),
             "line": None if _is_missing(line) else int(line),
         })
@@ -741,8 +721,6 @@ def find_duplicates(records: pd.DataFrame, existing: pd.DataFrame | None = None,
     y possible-duplicate fuzzy-title existing doe2021yoga
     z new
     """
-    from rapidfuzz import fuzz, process
-
     rules = rules or DuplicateRules()
     old = _match_table(existing)
     new = _match_table(records)
@@ -776,8 +754,7 @@ def find_duplicates(records: pd.DataFrame, existing: pd.DataFrame | None = None,
             best: tuple[float, int, int, dict] | None = None
             for rank, (where, pool) in enumerate((("existing", old), ("import", new[:i]))):
                 titles = [r["title"] for r in pool]
-                for _, score, j in process.extract(row["title"], titles, scorer=fuzz.token_sort_ratio,
-                                                   score_cutoff=rules.title_threshold, limit=None):
+                for score, j in similar_titles(row["title"], titles, rules.title_threshold):
                     other = pool[j]
                     if (row["year"] is not None and other["year"] is not None
                             and abs(row["year"] - other["year"]) > rules.max_year_gap):

@@ -167,7 +167,8 @@ def load_review(path: str | Path | None = None) -> Review:
     every error when an input file is invalid: a review of invalid data would mislead.
     Warnings and unusable outcome rows are kept in ``Review.problems``.
     """
-    from .audit import audit_citations, check_claims, read_claims
+    from .citations import audit_citations
+    from .claims import check_claims, read_claims
     from .effects import rows_to_problems
     from .evidence import answers, headline
     from .grading import grade, risk_of_bias_table
