@@ -425,26 +425,12 @@ def _parse_blocks(box: list[str], file: str, schema: str, initial_problems: list
                     problems.append(Problem(file, line, block.key, "@string", issue,
                                             _expected_for(issue, "a defined value")))
                 strings[block.key.lower()] = value
-            elif isinstance(block, model.Entry):
-                record = _entry_record(block, line, offset, file, strings, problems)
-                if record is not None:
-                    _register_key(record, first_line_of, file, problems)
-                    records.append(record)
-                    if locate:
-                        record["_end_line"] = line + (block.raw or "").count("\n")
-            elif isinstance(block, model.DuplicateFieldKeyBlock):
-                entry = block.ignore_error_block
-                fields = getattr(entry, "fields", [])
-                seen: dict[str, int] = {}
-                for fld in fields:
-                    name = fld.key.lower()
-                    fline = offset + (fld.start_line or block.start_line or 0) + 1
-                    if name in seen:
-                        problems.append(Problem(file, fline, entry.key, name, f"a second '{name}' field",
-                                                f"each field once (first at line {seen[name]})"))
-                    else:
-                        seen[name] = fline
-                record = _entry_record(entry, line, offset, file, strings, problems, dedupe=True)
+            elif isinstance(block, (model.Entry, model.DuplicateFieldKeyBlock)):
+                repeated = isinstance(block, model.DuplicateFieldKeyBlock)
+                entry = block.ignore_error_block if repeated else block
+                if repeated:
+                    _report_repeated_fields(entry, block, offset, file, problems)
+                record = _entry_record(entry, line, offset, file, strings, problems, dedupe=repeated)
                 if record is not None:
                     _register_key(record, first_line_of, file, problems)
                     records.append(record)
@@ -588,6 +574,19 @@ def _brace_hint(raw: str, line: int, unclosed: bool) -> str:
                 if depth == 0 and text.strip() != "}" and number > line:
                     return f"; a '}}' at line {number} closes the entry early (a '}}' too many in a value?)"
     return "; the entry's closing '}' is missing (the file cut off, or a '{' too many)" if unclosed else ""
+
+
+def _report_repeated_fields(entry, block, offset: int, file: str, problems: list[Problem]) -> None:
+    """A problem for each field an entry gives a second time (bibtexparser keeps the first)."""
+    seen: dict[str, int] = {}
+    for fld in getattr(entry, "fields", []):
+        name = fld.key.lower()
+        fline = offset + (fld.start_line or block.start_line or 0) + 1
+        if name in seen:
+            problems.append(Problem(file, fline, entry.key, name, f"a second '{name}' field",
+                                    f"each field once (first at line {seen[name]})"))
+        else:
+            seen[name] = fline
 
 
 def _register_key(record: dict, first_line_of: dict[str, int], file: str, problems: list[Problem]) -> None:

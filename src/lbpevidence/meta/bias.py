@@ -91,11 +91,9 @@ class BeggResult:
 
     Attributes
     ----------
-    k : int
-        Studies in the test.
     tau : float
         Kendall's tau between the standardised effects ``(yi - est_FE) / sqrt(vi - 1 / sum(1/vi))``
-        and ``vi``.
+        and ``vi``, from ``k`` studies.
     p : float
         Two-sided p-value: exact (the null distribution of Kendall's statistic) or from the normal
         approximation with R's tie correction.
@@ -289,10 +287,8 @@ def begg_test(effects: pd.DataFrame, min_k: int = 10, exact: bool | None = None)
 
     Parameters
     ----------
-    effects : DataFrame
-        As for :func:`meta_analysis`.
-    min_k : int
-        Below this many studies the test is not run (Cochrane: at least 10).
+    effects, min_k : DataFrame, int
+        As for :func:`egger_test`: the effects, and the fewest studies the test is run on.
     exact : bool, optional
         Exact p-value when there are no ties. Default: when k < 50, as ``cor.test``; metafor 3.8's
         ``ranktest()`` passes ``exact = TRUE`` (exact at any k without ties): pass True for that.
