@@ -47,7 +47,7 @@ import pandas as pd
 from .errors import Problem, ReferenceTableError, check_choice, table_result
 from .latex import normalise_pages
 from .matching import ascii_fold, name_key, normalise_title, similar_titles
-from .names import format_name, last_name
+from .names import format_name, last_name, split_name
 from .references import REFERENCE_COLUMNS, parse_bibtex
 from .textio import read_text
 from .validation import EVIDENCE_FIELDS, check_record, normalise_doi
@@ -304,12 +304,8 @@ def _record(entry_type: str, line: int, names: list[str], fields: dict[str, str]
 
 def _medline_author(value: str) -> str:
     """``AU`` (``Cherkin DC``, ``van Tulder MW``) -> BibTeX ``Last, Initials``."""
-    words = value.split()
-    if words and words[-1] in ("Jr", "Sr", "2nd", "3rd", "4th"):
-        words = words[:-1]
-    if len(words) >= 2 and words[-1].isupper() and words[-1].isalpha() and len(words[-1]) <= 4:
-        return format_name(f"{' '.join(words[:-1])}, {words[-1]}")
-    return "{" + value.strip() + "}"
+    last, initials = split_name(value, printed=True)
+    return format_name(f"{last}, {initials}") if initials else "{" + value.strip() + "}"
 
 
 def _medline_records(text: str, file: str) -> tuple[list[dict], list[Problem]]:

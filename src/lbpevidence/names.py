@@ -38,7 +38,7 @@ _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 _COMMA = re.compile(r",")
 _GIVEN_WORD = re.compile(r"[^\s.]+")
 _SPACE = re.compile(r"\s+")
-_VANCOUVER_INITIALS = re.compile(r"^[A-Z]{1,4}$")
+_SUFFIXES = frozenset({"Jr", "Sr", "2nd", "3rd", "4th"})
 
 
 def _split_top_level(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -116,9 +116,9 @@ def split_name(name: str, printed: bool = False) -> tuple[str, str]:
 
     By default ``name`` is a BibTeX name (``Last, First``, ``Last, Jr, First``, ``First von
     Last``, ``{Organisation}``). With ``printed=True`` it is a name as a citation prints it:
-    ``Last, F. M.``, ``Last, FM`` or ``Last FM`` (Vancouver: a last word of one to four
-    capitals); any other text is one name without given names (an organisation, a
-    single name).
+    ``Last, F. M.``, ``Last, FM`` or ``Last FM`` (Vancouver and MEDLINE: a last word of one
+    to four capitals, after a ``Jr``/``Sr`` suffix is dropped); any other text is one name
+    without given names (an organisation, a single name).
 
     Examples
     --------
@@ -126,6 +126,8 @@ def split_name(name: str, printed: bool = False) -> tuple[str, str]:
     (('van Beethoven', 'Ludwig'), ('Müller', 'Hans'))
     >>> split_name("Cherkin DC", printed=True), split_name("World Health Organization", printed=True)
     (('Cherkin', 'DC'), ('World Health Organization', ''))
+    >>> split_name("van Tulder MW", printed=True), split_name("Smith JA Jr", printed=True)
+    (('van Tulder', 'MW'), ('Smith', 'JA'))
     """
     if not printed:
         last, given = _parts(name)
@@ -135,9 +137,16 @@ def split_name(name: str, printed: bool = False) -> tuple[str, str]:
         last, given = text.split(",", 1)
         return last.strip(), given.strip()
     words = text.split()
-    if len(words) >= 2 and _VANCOUVER_INITIALS.match(words[-1].replace(".", "")):
+    if len(words) >= 3 and words[-1] in _SUFFIXES:
+        words = words[:-1]  # "Smith JA Jr": the suffix is no initial
+    if len(words) >= 2 and _is_initials(words[-1]):
         return " ".join(words[:-1]), words[-1]
     return text, ""
+
+
+def _is_initials(word: str) -> bool:
+    letters = word.replace(".", "")
+    return 1 <= len(letters) <= 4 and letters.isalpha() and letters.isupper()
 
 
 def author_list(names: object, truncated: bool | None = False) -> tuple[list[str], bool]:
