@@ -13,42 +13,11 @@ import pandas as pd
 import pytest
 
 import lbpevidence as lbp
-from lbpevidence.citations import audit_citations
 from lbpevidence.claims import CLAIM_VERDICTS, ClaimRules, check_claims, read_claims
 from lbpevidence.errors import ClaimsTableError
 
 ARTICLE = lbp.bundled_refs() / "article.bib"
 CLAIMS = lbp.bundled_refs() / "claims.csv"
-COLUMNS = ["key", "authors", "et_al", "title", "journal", "year", "volume", "issue", "pages", "doi", "pmid"]
-
-
-@pytest.fixture(scope="module")
-def refs():
-    return lbp.read_references()
-
-
-@pytest.fixture(scope="module")
-def article(refs):
-    return audit_citations(ARTICLE, refs)
-
-
-def citation(result, key):
-    rows = result.citations[result.citations["key"] == key]
-    assert len(rows) == 1
-    return rows.iloc[0]
-
-
-def attributed(result, key):
-    """(field, candidate) pairs the audit attributes for one printed citation."""
-    rows = result.fields[(result.fields["printed_key"] == key) & result.fields["attributed"]]
-    return set(zip(rows["field"], rows["candidate"], strict=True))
-
-
-def field_row(result, key, field, candidate):
-    rows = result.fields[(result.fields["printed_key"] == key) & (result.fields["field"] == field)
-                         & (result.fields["candidate"] == candidate)]
-    assert len(rows) == 1
-    return rows.iloc[0]
 
 
 # ------------------------------------------------------------------------------------------------
