@@ -351,7 +351,7 @@ def _judge_claim(claim: Mapping[str, Any], row: Mapping[str, Any], rules: ClaimR
                                      f"{shown}."
         elif shows == "benefit" and not VERDICTS[verdict].quantified:
             result = "unsupported", "The sources report a benefit without a size, so the claim cannot be checked."
-        elif verdict in ("important benefit", "benefit, possibly important", "benefit, size not judged"):
+        elif shows == "benefit" and verdict != "benefit below MID":  # a benefit that may be important
             result = "unsupported", f"A benefit was found, with {shown}: too uncertain to settle the claim."
         elif not rules.meets(certainty, strength):
             result = "unsupported", weak_evidence
