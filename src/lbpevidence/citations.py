@@ -111,7 +111,7 @@ FIELD_COLUMNS = ["printed_key", "printed_number", "field", "candidate", "candida
 
 @dataclass(frozen=True)
 class AuditThresholds:
-    """Every threshold the citation audit uses, in one place.
+    """Every threshold the citation audit uses, in one place: similarities (0-1), the score's weights, counts.
 
     Attributes
     ----------
@@ -132,6 +132,11 @@ class AuditThresholds:
         Topic similarity (see :func:`audit_citations`: modality 0.6, design 0.25,
         population 0.15 of the terms the printed title names) at which a record is said
         to have the topic of the title.
+    min_resemblance
+        Lowest overall score for a record to be listed as nearest.
+    weights
+        Weights of the overall score (a weighted mean of the field similarities present
+        on both sides), as ``(field, weight)`` pairs.
     topic_candidates
         Topic-matching records kept as candidates (those published nearest the printed
         year).
@@ -142,11 +147,6 @@ class AuditThresholds:
         a citation that prints fewer of the three needs only as many as it prints.
     nearest
         Records listed as ``resembles`` for a citation that matches nothing well.
-    min_resemblance
-        Lowest overall score for a record to be listed as nearest.
-    weights
-        Weights of the overall score (a weighted mean of the field similarities present
-        on both sides), as ``(field, weight)`` pairs.
 
     Examples
     --------
@@ -160,15 +160,15 @@ class AuditThresholds:
     title_match: float = 0.85
     author_match: float = 0.60
     topic_match: float = 0.85
-    topic_candidates: int = 3
-    year_window: int = 3
-    identify_signals: int = 2
-    nearest: int = 3
     min_resemblance: float = 0.35
     weights: tuple[tuple[str, float], ...] = (
         ("title", 0.30), ("authors", 0.25), ("journal", 0.10), ("year", 0.10), ("volume", 0.08),
         ("issue", 0.05), ("pages", 0.12),
     )
+    topic_candidates: int = 3
+    year_window: int = 3
+    identify_signals: int = 2
+    nearest: int = 3
 
     def __post_init__(self) -> None:
         for name in ("title_candidate", "title_match", "author_match", "topic_match", "min_resemblance"):
