@@ -18,12 +18,12 @@ from lbpevidence.grading import (
     GradeRules,
     grade,
     judge_effect,
-    read_overrides,
     risk_of_bias_table,
     rob_category,
     summary_of_findings,
     verdict_for,
 )
+from lbpevidence.overrides import read_overrides
 from lbpevidence.vocabulary import VERDICTS
 
 GROUP = {"modality": "yoga", "outcome": "pain", "population_group": "chronic", "comparator_class": "inactive",

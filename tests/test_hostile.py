@@ -38,7 +38,8 @@ from lbpevidence.errors import ReferenceTableError
 from lbpevidence.importers import apply_evidence, check_source_template
 from lbpevidence.references import MAX_EXPANDED_VALUE, parse_bibtex
 from lbpevidence.refsio import append_entries, latex_escape
-from lbpevidence.safety import markdown_safe, read_input, spreadsheet_safe, terminal_safe
+from lbpevidence.safety import markdown_safe, spreadsheet_safe, terminal_safe
+from lbpevidence.textio import read_input
 
 OPTIONS = ["--modality", "yoga", "--design", "rct", "--population", "chronic", "--comparator", "usual-care",
            "--finding", "benefit", "--location", "PubMed abstract", "--verified", "2025-01-02",

@@ -18,8 +18,7 @@ from matplotlib.patches import Polygon
 
 import lbpevidence as lbp
 from lbpevidence import plots
-from lbpevidence.report import to_0_100
-from lbpevidence.vocabulary import MODALITIES
+from lbpevidence.vocabulary import MODALITIES, to_0_100
 
 ARTICLE_MODALITIES = [spec.label for spec in MODALITIES.values() if spec.in_article]
 

@@ -1,9 +1,9 @@
 """lbpevidence: the evidence for non-surgical, non-drug care of low back pain, reviewed.
 
-The public API, re-exported here. Names from modules that need pandas, scipy
-or matplotlib are imported on first use, so ``import lbpevidence`` (and the
-``lbpevidence validate`` command, whose results are cached by content) stays
-fast and light.
+The public API, re-exported here: a table in this module maps each public name to the
+module that defines it, and the name is imported on first use, so ``import lbpevidence``
+(and the ``lbpevidence validate`` command, whose results are cached by content) stays
+fast and light: it imports nothing of the package until a name is asked for.
 
 >>> import lbpevidence as lbp
 >>> refs = lbp.read_references()          # the bundled refs/studies.bib
@@ -16,20 +16,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .errors import (
-    ClaimsTableError,
-    LbpEvidenceError,
-    OutcomeTableError,
-    Problem,
-    ReferenceTableError,
-    StatisticsError,
-)
-from .paths import bundled_refs
-
 __version__ = "0.1.0"
 
-# public name -> module that defines it (imported lazily)
+# public name -> module that defines it (imported on first use: `import lbpevidence` imports nothing else)
 _LAZY = {
+    "bundled_refs": "paths",
+    "LbpEvidenceError": "errors",
+    "ReferenceTableError": "errors",
+    "OutcomeTableError": "errors",
+    "ClaimsTableError": "errors",
+    "StatisticsError": "errors",
+    "Problem": "errors",
     "read_references": "references",
     "read_outcomes": "outcomes",
     "effect_sizes": "effects",
@@ -44,13 +41,13 @@ _LAZY = {
     "grade": "grading",
     "GradeRules": "grading",
     "summary_of_findings": "grading",
-    "read_claims": "audit",
-    "audit_citations": "audit",
-    "check_claims": "audit",
-    "AuditResult": "audit",
-    "AuditThresholds": "audit",
-    "ClaimRules": "audit",
-    "read_overrides": "grading",
+    "read_claims": "claims",
+    "audit_citations": "citations",
+    "check_claims": "claims",
+    "AuditResult": "citations",
+    "AuditThresholds": "citations",
+    "ClaimRules": "claims",
+    "read_overrides": "overrides",
     "headline": "evidence",
     "answers": "evidence",
     "judge_effect": "grading",
@@ -62,17 +59,7 @@ _LAZY = {
     "Review": "review",
 }
 
-__all__ = [
-    "__version__",
-    "bundled_refs",
-    "ClaimsTableError",
-    "LbpEvidenceError",
-    "OutcomeTableError",
-    "Problem",
-    "ReferenceTableError",
-    "StatisticsError",
-    *_LAZY,
-]
+__all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -58,7 +58,7 @@ def _problems(reader: str, path: Path, depends_on: list[Path], **kwargs) -> list
     """
     from .cache import cached_problems
     from .errors import Problem
-    from .safety import not_regular
+    from .textio import not_regular
 
     kind = not_regular(path)
     if kind is not None and kind != "no such file":  # a FIFO would block the reader: not opened at all
@@ -107,7 +107,7 @@ def _collect_problems(path: str | None, schema: str | None):
         problems += outcomes(target, target.parent / "studies.bib")
         files.append(target)
     elif target.suffix.lower() == ".csv":
-        problems += _problems("audit:read_claims", target, [target, target.parent / "article.bib"])
+        problems += _problems("claims:read_claims", target, [target, target.parent / "article.bib"])
         files.append(target)
     else:
         default = "printed" if target.name == "article.bib" else "studies"
@@ -129,7 +129,7 @@ def _stale_temporaries(path: Path) -> list:
 
 
 # Tables read by later modules: (file name, "module:reader"); imported only on a cache miss.
-_EXTRA_TABLES = (("claims.csv", "audit:read_claims"), ("overrides.csv", "grading:read_overrides"))
+_EXTRA_TABLES = (("claims.csv", "claims:read_claims"), ("overrides.csv", "overrides:read_overrides"))
 
 
 _REFS_FILES = ("studies.bib", "outcomes.csv", "article.bib", "claims.csv", "overrides.csv")
@@ -140,7 +140,7 @@ def _refuse_unreadable(folder: Path | None) -> bool:
     readers); True when there is one. Commands that load the whole review call it first."""
     from .errors import Problem
     from .paths import bundled_refs
-    from .safety import not_regular
+    from .textio import not_regular
 
     folder = folder or bundled_refs()
     if not folder.is_dir():
@@ -203,7 +203,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
     from .importers import check_source_template
     from .paths import resolve_refs_file
     from .refsio import lock
-    from .safety import not_regular
+    from .textio import not_regular
 
     refs_path = resolve_refs_file(args.refs, "studies.bib")
     kind = not_regular(refs_path)
@@ -331,7 +331,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     """Audit the printed citations (and the claims, when grading exists); exit 0 whatever the verdicts."""
     import pandas as pd
 
-    from .audit import audit_citations
+    from .citations import audit_citations
     from .errors import ReferenceTableError
     from .paths import bundled_refs
     from .references import read_references

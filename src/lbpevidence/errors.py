@@ -35,6 +35,7 @@ __all__ = [
     "is_blank",
     "problems_frame",
     "raise_for_problems",
+    "table_result",
 ]
 
 
@@ -131,6 +132,30 @@ def raise_for_problems(
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise error(errors, summary)
+
+
+def table_result(table: pd.DataFrame, problems: Sequence[Problem], strict: bool,
+                 error: type[ReferenceTableError] = ReferenceTableError, file: str = ""):
+    """What every table reader returns: the table (``strict``, after raising for errors) or ``(table, problems)``.
+
+    ``strict=True`` raises ``error`` listing every problem of severity ``error``
+    (:func:`raise_for_problems`, summary ``"FILE: N problem(s)"``) and returns the table;
+    ``strict=False`` returns the table and :func:`problems_frame` of all the problems.
+
+    >>> import pandas as pd
+    >>> table, problems = table_result(pd.DataFrame(), [Problem("a.csv", 2, "", "x", "1", "2")], strict=False)
+    >>> len(problems)
+    1
+    >>> table_result(pd.DataFrame(), [Problem("a.csv", 2, "", "x", "1", "2")], strict=True, file="a.csv")
+    Traceback (most recent call last):
+    ...
+    lbpevidence.errors.ReferenceTableError: a.csv: 1 problem(s):
+      a.csv:2 x: found 1, expected 2
+    """
+    if strict:
+        raise_for_problems(problems, error, f"{file}: {sum(p.severity == 'error' for p in problems)} problem(s)")
+        return table
+    return table, problems_frame(problems)
 
 
 def is_blank(value: object) -> bool:

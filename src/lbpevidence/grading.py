@@ -33,26 +33,21 @@ Sign convention: effects are oriented so that a negative value favours the inter
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
 
-from .errors import ClaimsTableError, Problem, check_choice, problems_frame, raise_for_problems
-from .paths import resolve_refs_file
+from .errors import check_choice
 from .validation import rob1_judgement
 from .vocabulary import (
-    COMPARATOR_CLASSES,
+    CERTAINTY_LEVELS,
     COMPARISON_LABELS,
+    GRADE_DOMAINS,
     MODALITIES,
     POPULATION_GROUP_LABELS,
-    TIME_WINDOWS,
     mid_for,
-    resolve,
     scale_limit,
     statement,
     to_0_100,
@@ -60,8 +55,6 @@ from .vocabulary import (
 
 __all__ = [
     "BASES",
-    "CERTAINTY",
-    "DOMAINS",
     "GROUP_COLUMNS",
     "VERDICT_COLUMNS",
     "GradeRules",
@@ -70,7 +63,6 @@ __all__ = [
     "judge_effect",
     "poolable",
     "pooled_trials",
-    "read_overrides",
     "risk_of_bias_table",
     "rob_category",
     "summary_of_findings",
@@ -79,17 +71,15 @@ __all__ = [
 
 #: The columns of the effects table that define one pooled analysis.
 GROUP_COLUMNS = ["modality", "outcome", "population_group", "comparator_class", "window", "measure"]
-CERTAINTY = ("very low", "low", "moderate", "high")  # index + 1 = GRADE level
 #: What a candidate rests on.
 BASES = ("published review", "pooled", "single trial", "study-level only, not pooled", "non-comparative")
-DOMAINS = ("risk_of_bias", "inconsistency", "imprecision", "publication_bias", "indirectness")
 #: Columns of :func:`grade`'s output (``population`` holds the population group: acute, chronic,
 #: mixed, or ``any`` for study-level rows).
 VERDICT_COLUMNS = [
     "modality", "outcome", "population", "comparator_class", "window", "measure", "k", "participants", "year",
     "estimate", "ci_low", "ci_high", "ci_as_printed", "pi_low", "pi_high", "i2", "mid", "estimate_0_100",
     "ci_low_0_100", "ci_high_0_100", "off_scale", "few_studies", "sensitivity", "certainty", "rated_by",
-    "rule_certainty", "reported_certainty", *[f"down_{d}" for d in DOMAINS], "override", "verdict",
+    "rule_certainty", "reported_certainty", *[f"down_{d}" for d in GRADE_DOMAINS], "override", "verdict",
     "thresholds_crossed", "statement", "basis", "reasons", "evidence",
 ]
 RATED_BY_AUTHORS = "review authors"
@@ -389,110 +379,7 @@ def risk_of_bias_table(references: pd.DataFrame, rules: GradeRules = GradeRules(
     return table
 
 
-# --- overrides -----------------------------------------------------------------------------------------
-
-OVERRIDE_COLUMNS = ["modality", "outcome", "comparator_class", "window", "domain", "change", "rationale", "source_url"]
-
-
-@overload
-def read_overrides(path: str | Path | None = ..., *, strict: Literal[True] = ...) -> pd.DataFrame: ...
-@overload
-def read_overrides(path: str | Path | None = ..., *, strict: Literal[False]) -> tuple[pd.DataFrame, pd.DataFrame]: ...
-
-
-def read_overrides(path: str | Path | None = None, *, strict: bool = True):
-    """Read refs/overrides.csv: human judgements on certainty, each with its rationale.
-
-    Columns: ``modality``, ``outcome``, ``comparator_class``, ``window`` (a term, or
-    ``any``), ``domain`` (one of risk_of_bias, inconsistency, imprecision,
-    publication_bias, indirectness), ``change`` (levels: -2, -1, +1 or +2; negative
-    downgrades), ``rationale`` (required) and ``source_url`` (optional, an http(s) URL).
-
-    Bad input is reported like every other table's, with file:line, the row's
-    ``modality/outcome``, the column, what was found and what was expected: a file in
-    another encoding (Latin-1 bytes, UTF-16), a row with too few or too many cells, a
-    quoted cell running over several lines (the rows after it keep their own line
-    numbers), control characters, and the same judgement given twice.
-    """
-    import dataclasses
-
-    from .outcomes import _CONTROL, check_header, csv_rows, text_lines
-    from .references import _decode_bytes
-    from .safety import is_web_url, read_input
-
-    file_path = resolve_refs_file(path, "overrides.csv")
-    file = str(file_path)
-    problems: list[Problem] = []
-    records = []
-    data, unreadable = read_input(file_path, file, "an overrides .csv file")
-    if unreadable is not None:
-        problems.append(unreadable)
-    else:
-        text, problems = _decode_bytes(data, file)  # Latin-1 bytes and UTF-16: located problems, not a traceback
-        del data
-        rows = csv_rows(csv.reader(text_lines(text)), file, problems)
-        header = [h.strip() for h in next(rows, (0, 0, []))[2]]
-        problems.extend(check_header(header, OVERRIDE_COLUMNS[:-1], OVERRIDE_COLUMNS, file, "judgement"))
-        missing = [c for c in OVERRIDE_COLUMNS[:-1] if c not in header]
-        seen: dict[tuple, int] = {}
-        for line, end_line, cells in rows:
-            if missing:
-                break  # the header problems say why no row can be read
-            if not any(cell.strip() for cell in cells):
-                continue
-            raw = {column: cell for column, cell in zip(header, cells, strict=False)}
-            cell = {c: (raw.get(c) or "").strip() for c in OVERRIDE_COLUMNS}
-            key = f"{cell['modality']}/{cell['outcome']}"
-
-            def add(field: str, found: str, expected: str, severity: str = "error", line: int = line,
-                    key: str = key) -> None:
-                problems.append(Problem(file, line, key, field, found, expected, severity))
-
-            if len(cells) != len(header):
-                add("", f"{len(cells)} cells", f"{len(header)} cells as in the header")
-            for column, value in raw.items():
-                control = _CONTROL.search(value)
-                if control:
-                    add(column, f"a control character U+{ord(control.group()):04X} at position "
-                        f"{control.start() + 1}", "printable text")
-                if "\ufffd" in value:  # a byte that was not UTF-8: name the row and column it is in
-                    problems[:] = [dataclasses.replace(p, key=key, field=column)
-                                   if p.field == "encoding" and not p.key and line <= p.line <= end_line
-                                   and p.found.startswith("byte 0x") else p for p in problems]
-                if "\n" in value or "\r" in value:
-                    add(column, f"a quoted cell running over lines {line}-{end_line}",
-                        "one line per row (a quote left open swallows the rows after it)", "warning")
-            for field, kind in (("modality", "modality"), ("outcome", "outcome")):
-                term, suggestion = resolve(kind, cell[field])
-                if term is None:
-                    hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
-                    add(field, repr(cell[field]), f"a known {kind}{hint}")
-            if cell["comparator_class"] not in COMPARATOR_CLASSES and cell["comparator_class"] != "any":
-                add("comparator_class", repr(cell["comparator_class"]), f"one of {[*COMPARATOR_CLASSES, 'any']}")
-            if cell["window"] not in TIME_WINDOWS and cell["window"] != "any":
-                add("window", repr(cell["window"]), f"one of {[*TIME_WINDOWS, 'any']}")
-            if cell["domain"] not in DOMAINS:
-                add("domain", repr(cell["domain"]), f"one of {list(DOMAINS)}")
-            if cell["change"] not in ("-2", "-1", "+1", "1", "+2", "2"):
-                add("change", repr(cell["change"]), "-2, -1, +1 or +2")
-            if not cell["rationale"]:
-                add("rationale", "an empty cell", "the reason for the judgement, in a sentence")
-            if cell["source_url"] and not all(is_web_url(u) for u in cell["source_url"].split()):
-                add("source_url", repr(cell["source_url"]), "an http(s) URL, or an empty cell")
-            judged = (cell["modality"], cell["outcome"], cell["comparator_class"], cell["window"], cell["domain"])
-            if judged in seen:
-                add("domain", f"a second {cell['domain']} judgement for the same analysis (first at line "
-                    f"{seen[judged]})", "one judgement per analysis and domain (both would apply)")
-            else:
-                seen[judged] = line
-            records.append({**cell, "line": line})
-        problems.sort(key=lambda p: (p.line, p.field))
-    table = pd.DataFrame(records, columns=[*OVERRIDE_COLUMNS, "line"])
-    if strict:
-        errors = sum(p.severity == "error" for p in problems)
-        raise_for_problems(problems, ClaimsTableError, f"{file}: {errors} problem(s)")
-        return table
-    return table, problems_frame(problems)
+# --- overrides (read by lbpevidence.overrides) ------------------------------------------------------------
 
 
 def _matching_overrides(overrides: pd.DataFrame | None, group: dict) -> list[dict]:
@@ -600,9 +487,9 @@ def _candidate(group: dict, *, k: int, participants: int | None, approximate: bo
         certainty, rated_by = reported, f"{RATED_BY_AUTHORS} ({rated_by_authors})"
         ours = "; ".join(r for r in reasons[1:]) or "no downgrade"
         reasons = [*reasons[:1], f"certainty as rated by the review authors; the project's rules alone would "
-                                 f"give {CERTAINTY[rule_level - 1]} ({ours})"]
+                                 f"give {CERTAINTY_LEVELS[-rule_level]} ({ours})"]
     else:
-        certainty = CERTAINTY[level - 1]
+        certainty = CERTAINTY_LEVELS[-level]
         rated_by = RATED_BY_US + (" with a human override" if notes else "")
     return {
         **group, "k": k, "participants": participants if participants is not None else pd.NA, "year": year,
@@ -612,8 +499,8 @@ def _candidate(group: dict, *, k: int, participants: int | None, approximate: bo
         "ci_low_0_100": to_0_100(group["measure"], group["outcome"], low),
         "ci_high_0_100": to_0_100(group["measure"], group["outcome"], high),
         "off_scale": off_scale, "few_studies": few, "sensitivity": sensitivity, "certainty": certainty,
-        "rated_by": rated_by, "rule_certainty": CERTAINTY[rule_level - 1], "reported_certainty": reported,
-        **{f"down_{d}": down[d] for d in DOMAINS}, "override": "; ".join(notes), "verdict": judgement.verdict,
+        "rated_by": rated_by, "rule_certainty": CERTAINTY_LEVELS[-rule_level], "reported_certainty": reported,
+        **{f"down_{d}": down[d] for d in GRADE_DOMAINS}, "override": "; ".join(notes), "verdict": judgement.verdict,
         "thresholds_crossed": "; ".join(judgement.crossed), "statement": "", "basis": basis,
         "reasons": "; ".join([*reasons, f"verdict: {judgement.reason}"]), "evidence": evidence,
     }
@@ -673,7 +560,7 @@ def _single_trial(group: dict, row: dict, rules: GradeRules, refs_by_key: pd.Dat
                   references: pd.DataFrame | None, overrides: pd.DataFrame | None, why: str = "") -> dict:
     members = pd.DataFrame([row])
     reasons = [why] if why else []
-    down = dict.fromkeys(DOMAINS, 0)
+    down = dict.fromkeys(GRADE_DOMAINS, 0)
     down["risk_of_bias"] = _rob_domain(members, np.array([1.0]), refs_by_key, rules, reasons)
     reasons.append("inconsistency: one trial, so consistency cannot be checked")
     participants, approximate = _participants(members, references)
@@ -694,7 +581,7 @@ def _pooled(group: dict, members: pd.DataFrame, result: pd.Series, rules: GradeR
     estimate, low, high = result["estimate"], result["ci_low"], result["ci_high"]
     i2, tau2 = result["i2"], result["tau2"]
     reasons: list[str] = []
-    down = dict.fromkeys(DOMAINS, 0)
+    down = dict.fromkeys(GRADE_DOMAINS, 0)
     weights = 1 / (members["vi"].to_numpy(float) + (tau2 if np.isfinite(tau2) else 0.0))
     down["risk_of_bias"] = _rob_domain(members, weights / weights.sum(), refs_by_key, rules, reasons)
     pi_low, pi_high = result["pi_low"], result["pi_high"]
@@ -728,7 +615,7 @@ def _published(group: dict, row: dict, rules: GradeRules, overrides: pd.DataFram
     reported = row.get("reported_certainty") or ""
     reasons = [f"published estimate from {row['study']}" + (f", {k} studies" if k else ", number of studies not "
                                                              "recorded")]
-    down = dict.fromkeys(DOMAINS, 0)
+    down = dict.fromkeys(GRADE_DOMAINS, 0)
     if not reported:
         down["risk_of_bias"] = 1
         reasons.append("risk of bias: the review's judgements are not in the table, counted as unclear")
@@ -760,7 +647,7 @@ def _non_comparative(group: dict, row: dict) -> dict:
         "off_scale": False, "few_studies": False, "sensitivity": "", "certainty": "very low",
         "rated_by": RATED_BY_US, "rule_certainty": "very low",
         "reported_certainty": row.get("reported_certainty") or "",
-        **{f"down_{d}": 0 for d in DOMAINS}, "override": "", "verdict": "no comparative estimate",
+        **{f"down_{d}": 0 for d in GRADE_DOMAINS}, "override": "", "verdict": "no comparative estimate",
         "thresholds_crossed": "", "statement": "", "basis": "non-comparative",
         "reasons": f"{row['study']} reports change within the treated group, with no control group: it cannot "
                    "separate the treatment from natural recovery, placebo or regression to the mean, so it gives "
@@ -808,7 +695,7 @@ def _study_level_rows(references: pd.DataFrame, covered: set[tuple[str, str]]) -
                 "pi_high": np.nan, "i2": np.nan, "mid": np.nan, "estimate_0_100": np.nan, "ci_low_0_100": np.nan,
                 "ci_high_0_100": np.nan, "off_scale": False, "few_studies": False, "sensitivity": "",
                 "certainty": "very low", "rated_by": RATED_BY_US, "rule_certainty": "very low",
-                "reported_certainty": "", **{f"down_{d}": 0 for d in DOMAINS}, "override": "", "verdict": verdict,
+                "reported_certainty": "", **{f"down_{d}": 0 for d in GRADE_DOMAINS}, "override": "", "verdict": verdict,
                 "thresholds_crossed": "", "statement": "", "basis": "study-level only, not pooled",
                 "reasons": "no estimate to pool, only the studies' conclusions, so certainty is very low; "
                            f"{why}" + (f"; guidelines: {guide}" if guide else ""),

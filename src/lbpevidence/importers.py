@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +44,12 @@ from typing import Any, Literal, overload
 
 import pandas as pd
 
-from .audit import normalise_title
-from .errors import Problem, ReferenceTableError, check_choice, problems_frame, raise_for_problems
+from .errors import Problem, ReferenceTableError, check_choice, table_result
 from .latex import normalise_pages
-from .names import format_name, last_name
-from .references import REFERENCE_COLUMNS, _decode_bytes, parse_bibtex
-from .safety import read_input
+from .matching import ascii_fold, name_key, normalise_title, similar_titles
+from .names import format_name, last_name, split_name
+from .references import REFERENCE_COLUMNS, parse_bibtex
+from .textio import read_text
 from .validation import EVIDENCE_FIELDS, check_record, normalise_doi
 from .vocabulary import resolve
 
@@ -63,7 +62,6 @@ __all__ = [
     "SOURCE_PLACEHOLDERS",
     "DuplicateRules",
     "apply_evidence",
-    "ascii_fold",
     "assign_keys",
     "check_source_template",
     "detect_format",
@@ -93,10 +91,6 @@ _LIST_EVIDENCE = {"modality": "modality", "comparator": "comparator", "rob_domai
 _TERM_EVIDENCE = {"design": "design", "population": "population", "finding": "finding", "rob": "rob"}
 _INT_EVIDENCE = ("participants", "studies", "pedro")
 
-# Letters that Unicode decomposition does not reduce to ASCII.
-_FOLD = str.maketrans({"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ł": "l",
-                       "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ı": "i",
-                       "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"'})
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _DOI_IN_TEXT = re.compile(r"(10\.\d{4,9}/\S+)")
@@ -105,20 +99,6 @@ _ABBREVIATED_PAGES = re.compile(r"^([A-Za-z]*)(\d+)\s*-\s*([A-Za-z]*)(\d+)$")
 
 
 # --- keys -------------------------------------------------------------------------------------------
-
-
-def ascii_fold(text: str) -> str:
-    """Transliterate ``text`` to ASCII: accents dropped, special letters spelled out.
-
-    Characters with no ASCII form are dropped.
-
-    Examples
-    --------
-    >>> ascii_fold("Müller, Søren, Łukasz, Straße, Ærø")
-    'Muller, Soren, Lukasz, Strasse, AEro'
-    """
-    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    return decomposed.encode("ascii", "ignore").decode("ascii")
 
 
 def _words(text: str) -> list[str]:
@@ -131,7 +111,7 @@ def make_key(author: str, year: int | str | None, title: str) -> str:
     The rule, as written in refs/README.md:
 
     * ``firstauthor`` is the first author's last name (the part before the comma of a
-      ``"Last, F."`` name) transliterated to ASCII (:func:`ascii_fold`) with everything
+      ``"Last, F."`` name) transliterated to ASCII (:func:`lbpevidence.matching.ascii_fold`) with everything
       but letters removed (``van Tulder`` -> ``vantulder``, ``O'Sullivan`` ->
       ``osullivan``); for an organisation (a name without a comma) it is the first word
       of the name that is not a stop word (``World Health Organization`` -> ``world``);
@@ -324,12 +304,8 @@ def _record(entry_type: str, line: int, names: list[str], fields: dict[str, str]
 
 def _medline_author(value: str) -> str:
     """``AU`` (``Cherkin DC``, ``van Tulder MW``) -> BibTeX ``Last, Initials``."""
-    words = value.split()
-    if words and words[-1] in ("Jr", "Sr", "2nd", "3rd", "4th"):
-        words = words[:-1]
-    if len(words) >= 2 and words[-1].isupper() and words[-1].isalpha() and len(words[-1]) <= 4:
-        return format_name(f"{' '.join(words[:-1])}, {words[-1]}")
-    return "{" + value.strip() + "}"
+    last, initials = split_name(value, printed=True)
+    return format_name(f"{last}, {initials}") if initials else "{" + value.strip() + "}"
 
 
 def _medline_records(text: str, file: str) -> tuple[list[dict], list[Problem]]:
@@ -531,14 +507,6 @@ def _import(text: str, format: str, file: str, existing: Iterable[str] | pd.Data
     return records, problems
 
 
-def _finish(records: pd.DataFrame, problems: list[Problem], file: str, strict: bool):
-    if strict:
-        raise_for_problems(problems, ReferenceTableError,
-                           f"{file}: {sum(p.severity == 'error' for p in problems)} problem(s)")
-        return records
-    return records, problems_frame(problems)
-
-
 @overload
 def import_text(text: str, format: str, *, file: str = ..., existing: Iterable[str] | pd.DataFrame = ...,
                 strict: Literal[True] = ...) -> pd.DataFrame: ...
@@ -580,7 +548,7 @@ def import_text(text: str, format: str, *, file: str = "<string>", existing: Ite
     (['roe2019tai', ['Roe, R.'], 'J Fict Res', 'ris'], 1)
     """
     records, problems = _import(text, format, file, existing)
-    return _finish(records, problems, file, strict)
+    return table_result(records, problems, strict, ReferenceTableError, file)
 
 
 @overload
@@ -652,15 +620,13 @@ def import_records(path: str | Path, format: str | None = None, *,
         check_choice("format", format, FORMATS)
     path = Path(path)
     file = str(path)
-    data, unreadable = read_input(path, file, "an export file (.bib, .ris, .nbib)")  # a FIFO would block
-    if unreadable is not None:
+    text, decode_problems = read_text(path, file, "an export file (.bib, .ris, .nbib)")  # a FIFO would block
+    if text is None:  # bad bytes are reported by line; UTF-16 is named, and still read
         records = _frame([])
         records.attrs["path"] = file
-        return _finish(records, [unreadable], file, strict)
-    text, decode_problems = _decode_bytes(data, file)  # bad bytes by line; UTF-16 is named, and still read
-    del data
+        return table_result(records, decode_problems, strict, ReferenceTableError, file)
     records, problems = _import(text, format or detect_format(path, text), file, existing)
-    return _finish(records, decode_problems + problems, file, strict)
+    return table_result(records, decode_problems + problems, strict, ReferenceTableError, file)
 
 
 # --- duplicates ----------------------------------------------------------------------------------------
@@ -674,7 +640,7 @@ class DuplicateRules:
 
     1. ``doi``: the same DOI (normalised: lower case, no resolver prefix);
     2. ``pmid``: the same PubMed id;
-    3. ``title-author-year``: the same normalised title (:func:`lbpevidence.audit.normalise_title`,
+    3. ``title-author-year``: the same normalised title (:func:`lbpevidence.matching.normalise_title`,
        the one the citation audit compares titles with),
        the same first-author last name (ASCII, letters only) and the same year.
 
@@ -709,7 +675,7 @@ def _match_table(frame: pd.DataFrame | None) -> list[dict]:
             "doi": "" if _is_missing(row.get("doi")) else normalise_doi(str(row["doi"])),
             "pmid": "" if _is_missing(row.get("pmid")) else str(row["pmid"]).strip(),
             "title": normalise_title(row.get("title") or ""),
-            "author": "".join(_words(str(row.get("first_author") or ""))),
+            "author": name_key(row.get("first_author") or ""),
             "year": None if _is_missing(year) else int(year),
             "line": None if _is_missing(line) else int(line),
         })
@@ -751,8 +717,6 @@ def find_duplicates(records: pd.DataFrame, existing: pd.DataFrame | None = None,
     y possible-duplicate fuzzy-title existing doe2021yoga
     z new
     """
-    from rapidfuzz import fuzz, process
-
     rules = rules or DuplicateRules()
     old = _match_table(existing)
     new = _match_table(records)
@@ -786,8 +750,7 @@ def find_duplicates(records: pd.DataFrame, existing: pd.DataFrame | None = None,
             best: tuple[float, int, int, dict] | None = None
             for rank, (where, pool) in enumerate((("existing", old), ("import", new[:i]))):
                 titles = [r["title"] for r in pool]
-                for _, score, j in process.extract(row["title"], titles, scorer=fuzz.token_sort_ratio,
-                                                   score_cutoff=rules.title_threshold, limit=None):
+                for score, j in similar_titles(row["title"], titles, rules.title_threshold):
                     other = pool[j]
                     if (row["year"] is not None and other["year"] is not None
                             and abs(row["year"] - other["year"]) > rules.max_year_gap):

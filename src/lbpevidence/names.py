@@ -1,8 +1,14 @@
-"""Author lists: BibTeX ``author`` strings -> ``"Last, F. M."`` names.
+"""Author names: the one place that splits author lists and names into their parts.
 
 BibTeX separates names with ``and`` (any case, outside braces) and writes each as
 ``Last, First``, ``Last, Jr, First`` or ``First von Last``; ``others`` marks a
 truncated list. Braced groups (``{World Health Organization}``) are one name.
+:func:`split_authors` turns such a field into ``"Last, F. M."`` names.
+
+A printed citation writes names as ``Last, F. M.``, ``Last, FM`` or, Vancouver style,
+``Last FM``, and ends a truncated list with ``et al.``: :func:`split_name` with
+``printed=True`` and :func:`author_list` read those (the citation audit compares them,
+:mod:`lbpevidence.matching`).
 
 Examples
 --------
@@ -14,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -21,12 +28,17 @@ from itertools import chain
 
 from .latex import decode_latex, decode_many
 
-__all__ = ["format_name", "initials", "last_name", "split_authors", "split_authors_many"]
+__all__ = ["TRUNCATION_MARKS", "author_list", "format_name", "initials", "last_name", "split_authors",
+           "split_authors_many", "split_name"]
+
+#: What ends a truncated author list: BibTeX's ``and others``, a citation's ``et al.`` (lower case).
+TRUNCATION_MARKS = frozenset({"others", "et al.", "et al", "etal"})
 
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 _COMMA = re.compile(r",")
 _GIVEN_WORD = re.compile(r"[^\s.]+")
 _SPACE = re.compile(r"\s+")
+_SUFFIXES = frozenset({"Jr", "Sr", "2nd", "3rd", "4th"})
 
 
 def _split_top_level(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -99,6 +111,70 @@ def last_name(name: str) -> str:
     return decode_latex(_parts(name)[0])
 
 
+def split_name(name: str, printed: bool = False) -> tuple[str, str]:
+    """``(last, given)`` of one name, LaTeX decoded.
+
+    By default ``name`` is a BibTeX name (``Last, First``, ``Last, Jr, First``, ``First von
+    Last``, ``{Organisation}``). With ``printed=True`` it is a name as a citation prints it:
+    ``Last, F. M.``, ``Last, FM`` or ``Last FM`` (Vancouver and MEDLINE: a last word of one
+    to four capitals, after a ``Jr``/``Sr`` suffix is dropped); any other text is one name
+    without given names (an organisation, a single name).
+
+    Examples
+    --------
+    >>> split_name("Ludwig van Beethoven"), split_name(r"M{\\"u}ller, Hans")
+    (('van Beethoven', 'Ludwig'), ('Müller', 'Hans'))
+    >>> split_name("Cherkin DC", printed=True), split_name("World Health Organization", printed=True)
+    (('Cherkin', 'DC'), ('World Health Organization', ''))
+    >>> split_name("van Tulder MW", printed=True), split_name("Smith JA Jr", printed=True)
+    (('van Tulder', 'MW'), ('Smith', 'JA'))
+    """
+    if not printed:
+        last, given = _parts(name)
+        return decode_latex(last), decode_latex(given)
+    text = decode_latex(str(name)).strip()
+    if "," in text:
+        last, given = text.split(",", 1)
+        return last.strip(), given.strip()
+    words = text.split()
+    if len(words) >= 3 and words[-1] in _SUFFIXES:
+        words = words[:-1]  # "Smith JA Jr": the suffix is no initial
+    if len(words) >= 2 and _is_initials(words[-1]):
+        return " ".join(words[:-1]), words[-1]
+    return text, ""
+
+
+def _is_initials(word: str) -> bool:
+    letters = word.replace(".", "")
+    return 1 <= len(letters) <= 4 and letters.isalpha() and letters.isupper()
+
+
+def author_list(names: object, truncated: bool | None = False) -> tuple[list[str], bool]:
+    """An author list as ``(names, truncated)``, from a BibTeX ``author`` field or a list of names.
+
+    A field is split by :func:`split_authors`; a list keeps its names as given, less a last
+    item that marks truncation (:data:`TRUNCATION_MARKS`). ``truncated`` is true when the
+    list says so or the caller does; a missing value is an empty list.
+
+    Examples
+    --------
+    >>> author_list(["Cherkin DC", "Sherman KJ", "et al."])
+    (['Cherkin DC', 'Sherman KJ'], True)
+    >>> author_list("Cherkin, Daniel C. and Sherman, Karen J."), author_list(None)
+    ((['Cherkin, D. C.', 'Sherman, K. J.'], False), ([], False))
+    """
+    if names is None or (isinstance(names, float) and math.isnan(names)):
+        return [], bool(truncated)
+    if isinstance(names, str):
+        found, flag = split_authors(names) if names.strip() else ([], False)
+        return found, bool(truncated) or flag
+    items = [str(n).strip() for n in names if str(n).strip()]  # type: ignore[attr-defined]
+    flag = bool(items) and items[-1].lower() in TRUNCATION_MARKS
+    if flag:
+        items = items[:-1]
+    return items, bool(truncated) or flag
+
+
 def _join(last: str, given: str) -> str:
     """``"Last, F. M."`` from a decoded last name and decoded given names."""
     short = initials(given)
@@ -121,7 +197,7 @@ def format_name(name: str) -> str:
 def _names(field: str) -> tuple[list[str], bool]:
     """The raw names of an ``author`` field and whether it ends in ``and others``."""
     names = _split_top_level(field, _AND)
-    truncated = bool(names) and names[-1].lower() in {"others", "et al.", "et al"}
+    truncated = bool(names) and names[-1].lower() in TRUNCATION_MARKS
     return (names[:-1] if truncated else names), truncated
 
 

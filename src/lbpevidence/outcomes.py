@@ -19,18 +19,26 @@ import csv
 import dataclasses
 import math
 import re
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal, overload
 
 import pandas as pd
 
 from .cache import gc_paused
-from .errors import OutcomeTableError, Problem, problems_frame, raise_for_problems
+from .errors import OutcomeTableError, Problem, table_result
 from .paths import resolve_refs_file
-from .safety import read_input
+from .textio import check_header, control_character, csv_rows, read_text, text_lines
 from .validation import mirror_kind
-from .vocabulary import COMPARATORS, DESIGNS, INSTRUMENTS, POPULATION_GROUPS, TIME_WINDOWS, resolve, time_window
+from .vocabulary import (
+    CERTAINTY_LEVELS,
+    COMPARATORS,
+    DESIGNS,
+    INSTRUMENTS,
+    POPULATION_GROUPS,
+    TIME_WINDOWS,
+    resolve,
+    time_window,
+)
 
 __all__ = ["DERIVED_COLUMNS", "NUMERIC_COLUMNS", "OUTCOME_COLUMNS", "parse_outcomes", "read_outcomes"]
 
@@ -51,13 +59,9 @@ NUMERIC_COLUMNS = FLOAT_COLUMNS + INT_COLUMNS
 DERIVED_COLUMNS = ["line", "modality", "comparator_class", "design", "level", "population_group",
                    "study_population", "year", "study", "study_unverified", "source_mirror", "valid"]
 
-CERTAINTY_LEVELS = ("high", "moderate", "low", "very low")
 _MAX_N = 100_000          # no single trial arm in this field comes near this
 _MAX_WEEKS = 520          # ten years of follow-up
-_CSV_FIELD_LIMIT = 2**31 - 1  # the csv module's default cell limit is 131,072 characters
 _MAX_INT = 2**53          # integers above this are not exact as floats; counts are checked against _MAX_N
-# Control characters other than tab and line breaks: a damaged file, or one not saved as UTF-8.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _URL = re.compile(r"^https?://\S+$")
 _ARM_COLUMNS = ("mean_int", "sd_int", "n_int", "mean_ctl", "sd_ctl", "n_ctl")
 
@@ -109,9 +113,9 @@ class _Row:
 def _check_cells(row: _Row, header: list[str], cells: list[str], end_line: int) -> None:
     """Cells that hold control characters, or line breaks (a quote left open swallows the rows after it)."""
     for column, cell in zip(header, cells, strict=False):
-        match = _CONTROL.search(cell)
-        if match:
-            row.add(column, f"a control character U+{ord(match.group()):04X} at position {match.start() + 1}",
+        control = control_character(cell)
+        if control:
+            row.add(column, control,
                     "printable text (a NUL or other control byte means a damaged file, or one not saved as UTF-8)")
         if "\n" in cell or "\r" in cell:
             row.add(column, f"a quoted cell running over lines {row.line}-{end_line} (a quote left open?)",
@@ -371,60 +375,6 @@ def _locate_in_row(problem: Problem, rows: list[_Row]) -> Problem:
     return problem
 
 
-def check_header(header: list[str], required: Sequence[str], known: Sequence[str], file: str,
-                 row_name: str) -> list[Problem]:
-    """Problems of a CSV header: empty file, missing required columns, unknown (warning) and repeated ones."""
-    if not header:
-        return [Problem(file, 0, "", "", "an empty file", f"a header row and one row per {row_name}")]
-    problems = [Problem(file, 1, "", column, "no such column", f"a '{column}' column (see refs/README.md)")
-                for column in required if column not in header]
-    problems += [Problem(file, 1, "", column, f"unknown column '{column}'", "a column from refs/README.md",
-                         "warning") for column in header if column not in known]
-    problems += [Problem(file, 1, "", column, f"{header.count(column)} columns named '{column}'",
-                         "each column once (only the last one would be read)")
-                 for column in sorted({c for c in header if header.count(c) > 1})]
-    return problems
-
-
-def csv_rows(reader, file: str, problems: list[Problem]) -> Iterator[tuple[int, int, list[str]]]:
-    """(first line, last line, cells) of each row; the csv module's 131,072-character cell limit is lifted.
-
-    A quoted cell may span lines, so a row's first line is the one after the previous row's last.
-    A csv error (none is known to remain once the limit is lifted) becomes a located problem.
-    """
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, _CSV_FIELD_LIMIT))
-    try:
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                problems.append(Problem(file, start, "", "", f"a row the csv module cannot read ({exc})",
-                                        "a CSV row (RFC 4180)"))
-                continue
-            yield start, reader.line_num, cells
-    finally:
-        csv.field_size_limit(limit)
-
-
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-
-
-def text_lines(text: str) -> Iterator[str]:
-    """The lines of ``text`` with their endings, as ``io.StringIO(text, newline="")`` yields them, lazily.
-
-    A StringIO copies non-ASCII text at 4 bytes a character (a 140 MB CSV took 0.5 GB more);
-    this reads the string in place.
-
-    >>> list(text_lines("a,b\\r\\nc\\rd\\n\\ne"))
-    ['a,b\\r\\n', 'c\\r', 'd\\n', '\\n', 'e']
-    """
-    return (match.group() for match in _LINE.finditer(text))
-
-
 def parse_outcomes(text: str, file: str = "<string>", references: pd.DataFrame | None = None,
                    initial_problems: list[Problem] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse outcomes CSV ``text`` into (table, problems); never raises on bad data.
@@ -543,7 +493,7 @@ def read_outcomes(path: str | Path | None = None, references: pd.DataFrame | Non
         ``study_unverified`` (fields of the study marked unverified), ``source_mirror``
         (why the page the numbers were read on is a mirror, "" when it is not) and ``valid``.
     """
-    from .references import _decode_bytes, read_references
+    from .references import read_references
 
     file_path = resolve_refs_file(path, "outcomes.csv")
     file = str(file_path)
@@ -555,18 +505,11 @@ def read_outcomes(path: str | Path | None = None, references: pd.DataFrame | Non
         problems = [Problem(file, 0, "", "", found, "an existing outcomes .csv file")]
         table = pd.DataFrame(columns=OUTCOME_COLUMNS + DERIVED_COLUMNS)
     else:
-        data, unreadable = read_input(file_path, file)  # a FIFO or /dev/zero is a problem, not a hang
-        if unreadable is not None:
-            problems = [unreadable]
+        text, problems = read_text(file_path, file)  # a FIFO, /dev/zero, bad bytes, UTF-16: located problems
+        if text is None:
             table = pd.DataFrame(columns=OUTCOME_COLUMNS + DERIVED_COLUMNS)
         else:
-            text, problems = _decode_bytes(data, file)  # bad bytes and UTF-16: located problems
-            del data
             table, problems = parse_outcomes(text, file, references, problems)
+            del text
     table.attrs["path"] = file
-    if strict:
-        raise_for_problems(problems, OutcomeTableError,
-                           f"{file}: {sum(p.severity == 'error' for p in problems)} problem(s)")
-        return table
-    return table, problems_frame(problems)
-
+    return table_result(table, problems, strict, OutcomeTableError, file)

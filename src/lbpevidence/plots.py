@@ -821,7 +821,7 @@ def rob_traffic_light(rob_table: pd.DataFrame, ax: Axes | None = None, *, scheme
 
 # --- citation audit ---------------------------------------------------------------------------------------
 
-_AUDIT_FIELDS = 7  # authors, title, journal, year, volume, issue, pages (lbpevidence.audit)
+_AUDIT_FIELDS = 7  # authors, title, journal, year, volume, issue, pages (lbpevidence.citations)
 
 
 def audit_chart(audit_citations_table: pd.DataFrame, ax: Axes | None = None) -> Axes:

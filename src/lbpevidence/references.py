@@ -4,7 +4,7 @@ This is the only module that touches bibtexparser. The parse stack is pinned:
 bibtexparser v2 splits the text into blocks with *no* middleware
 (``parse_stack=[]``), and the steps after it are ours, one small step each:
 
-1. read bytes, decode UTF-8 (bad bytes become a located problem, not a crash);
+1. read bytes, decode UTF-8 (:mod:`lbpevidence.textio`: bad bytes become a located problem, not a crash);
 2. split the text into chunks at line-start ``@`` (bibtexparser ends a block
    there too), so memory stays bounded and progress can be reported;
 3. parse each chunk with bibtexparser; failed, duplicate-key and duplicate-field
@@ -37,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import bisect
-import codecs
 import contextlib
 import dataclasses
 import datetime as dt
@@ -53,11 +52,11 @@ import pandas as pd
 from .cache import cache_key, gc_paused
 from .cache import load as load_cached
 from .cache import store as store_cached
-from .errors import Problem, ReferenceTableError, check_choice, problems_frame, raise_for_problems
+from .errors import Problem, ReferenceTableError, check_choice, table_result
 from .latex import decode_latex, decode_many, normalise_pages
 from .names import split_authors_many
 from .paths import resolve_refs_file
-from .safety import read_input
+from .textio import decode_bytes, read_input
 from .validation import LIST_FIELDS, MIRROR_HOSTS, SCHEMAS, check_record, normalise_doi
 from .vocabulary import resolve
 
@@ -89,49 +88,7 @@ _CHUNK_CHARS = 1 << 20
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)  # we report failed blocks ourselves
 
 
-# --- step 1-2: bytes -> text -> chunks -------------------------------------------------------
-
-
-_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-               (codecs.BOM_UTF16_BE, "utf-16"))
-
-
-def _wide_encoding(data: bytes) -> tuple[str, str] | None:
-    """(codec, what was found) for UTF-16/32 text, which reads as UTF-8 with a NUL beside every letter."""
-    for bom, codec in _WIDE_BOMS:
-        if data.startswith(bom):
-            return codec, f"{codec.upper()} text (byte-order mark {bom.hex(' ').upper()})"
-    sample = data[:4096]
-    if len(sample) >= 8 and b"\x00" in sample:
-        for codec, nuls in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
-            if nuls.count(0) >= 0.9 * len(nuls):
-                return codec, f"{codec.upper()[:-3]} text without a byte-order mark (a NUL byte beside every letter)"
-    return None
-
-
-def _decode_bytes(data: bytes, file: str) -> tuple[str, list[Problem]]:
-    """UTF-8 text (BOM removed); undecodable bytes are replaced and reported by line.
-
-    UTF-16 and UTF-32 files (Windows "Unicode") are one problem, and are still read.
-    """
-    wide = _wide_encoding(data)
-    if wide is not None:
-        codec, found = wide
-        return data.decode(codec, errors="replace"), [
-            Problem(file, 1, "", "encoding", found, "UTF-8 text (save the file as UTF-8)")]
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        pass
-    problems = []
-    lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")  # lines as editors count them
-    for number, raw_line in enumerate(lines, start=1):
-        try:
-            raw_line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(file, number, "", "encoding", f"byte 0x{raw_line[exc.start]:02x} at column "
-                                    f"{exc.start + 1} that is not UTF-8", "UTF-8 text (save the file as UTF-8)"))
-    return data.decode("utf-8-sig", errors="replace"), problems
+# --- step 1-2: bytes -> text (textio.decode_bytes) -> chunks -----------------------------------------
 
 
 def _chunks(text: str) -> Iterator[tuple[int, str]]:
@@ -468,26 +425,12 @@ def _parse_blocks(box: list[str], file: str, schema: str, initial_problems: list
                     problems.append(Problem(file, line, block.key, "@string", issue,
                                             _expected_for(issue, "a defined value")))
                 strings[block.key.lower()] = value
-            elif isinstance(block, model.Entry):
-                record = _entry_record(block, line, offset, file, strings, problems)
-                if record is not None:
-                    _register_key(record, first_line_of, file, problems)
-                    records.append(record)
-                    if locate:
-                        record["_end_line"] = line + (block.raw or "").count("\n")
-            elif isinstance(block, model.DuplicateFieldKeyBlock):
-                entry = block.ignore_error_block
-                fields = getattr(entry, "fields", [])
-                seen: dict[str, int] = {}
-                for fld in fields:
-                    name = fld.key.lower()
-                    fline = offset + (fld.start_line or block.start_line or 0) + 1
-                    if name in seen:
-                        problems.append(Problem(file, fline, entry.key, name, f"a second '{name}' field",
-                                                f"each field once (first at line {seen[name]})"))
-                    else:
-                        seen[name] = fline
-                record = _entry_record(entry, line, offset, file, strings, problems, dedupe=True)
+            elif isinstance(block, (model.Entry, model.DuplicateFieldKeyBlock)):
+                repeated = isinstance(block, model.DuplicateFieldKeyBlock)
+                entry = block.ignore_error_block if repeated else block
+                if repeated:
+                    _report_repeated_fields(entry, block, offset, file, problems)
+                record = _entry_record(entry, line, offset, file, strings, problems, dedupe=repeated)
                 if record is not None:
                     _register_key(record, first_line_of, file, problems)
                     records.append(record)
@@ -633,6 +576,19 @@ def _brace_hint(raw: str, line: int, unclosed: bool) -> str:
     return "; the entry's closing '}' is missing (the file cut off, or a '{' too many)" if unclosed else ""
 
 
+def _report_repeated_fields(entry, block, offset: int, file: str, problems: list[Problem]) -> None:
+    """A problem for each field an entry gives a second time (bibtexparser keeps the first)."""
+    seen: dict[str, int] = {}
+    for fld in getattr(entry, "fields", []):
+        name = fld.key.lower()
+        fline = offset + (fld.start_line or block.start_line or 0) + 1
+        if name in seen:
+            problems.append(Problem(file, fline, entry.key, name, f"a second '{name}' field",
+                                    f"each field once (first at line {seen[name]})"))
+        else:
+            seen[name] = fline
+
+
 def _register_key(record: dict, first_line_of: dict[str, int], file: str, problems: list[Problem]) -> None:
     key = record["key"]
     if key in first_line_of:
@@ -697,7 +653,7 @@ def parse_bytes(box: list[bytes], file: str, schema: str = "studies") -> tuple[p
     cached = load_cached(key)
     if cached is not None:
         return cached
-    decoded = _decode_bytes(data, file)
+    decoded = decode_bytes(data, file)
     del data  # bytes and text are dropped as soon as they are not needed
     text_box, problems = [decoded[0]], decoded[1]
     del decoded
@@ -771,8 +727,4 @@ def read_references(path: str | Path | None = None, *, strict: bool = True, sche
             del data  # the parser frees the bytes once decoded (peak memory)
             table, problems = parse_bytes(box, file, schema)
     table.attrs["path"] = file
-    if strict:
-        raise_for_problems(problems, ReferenceTableError,
-                           f"{file}: {sum(p.severity == 'error' for p in problems)} problem(s)")
-        return table
-    return table, problems_frame(problems)
+    return table_result(table, problems, strict, ReferenceTableError, file)

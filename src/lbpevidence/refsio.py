@@ -506,7 +506,7 @@ def append_entries(path: str | Path, entries: str | Any, *, backup: bool = False
       ...:26 roe2021yoga design: found 'rtc', expected a known design (did you mean 'rct'?); see refs/README.md
     """
     from .paths import resolve_refs_file
-    from .safety import not_regular
+    from .textio import not_regular
 
     path = resolve_refs_file(Path(path), "studies.bib")
     file = str(path)

@@ -58,7 +58,6 @@ __all__ = [
     "notebooks_dir",
     "refs_path",
     "render_html",
-    "to_0_100",  # re-exported from lbpevidence.vocabulary, its home
     "verdict_legend",
 ]
 
@@ -95,10 +94,6 @@ def refs_path() -> Path | None:
 
 
 # --- tables --------------------------------------------------------------------------------------------
-
-
-#: Short names of the comparator classes (kept under their old name; see vocabulary.COMPARISON_LABELS).
-COMPARATOR_SHORT = COMPARISON_LABELS
 
 
 #: Columns the notebooks show from each table of the review.

@@ -25,7 +25,8 @@ import pandas as pd
 
 from .errors import ReferenceTableError, problems_frame
 from .paths import bundled_refs
-from .safety import markdown_safe, read_input
+from .safety import markdown_safe
+from .textio import read_input
 from .vocabulary import INSTRUMENTS, MODALITIES
 
 __all__ = ["ANALYSIS", "Review", "compare_reviews", "coverage", "diff_markdown", "load_review", "review_effects"]
@@ -166,12 +167,14 @@ def load_review(path: str | Path | None = None) -> Review:
     every error when an input file is invalid: a review of invalid data would mislead.
     Warnings and unusable outcome rows are kept in ``Review.problems``.
     """
-    from .audit import audit_citations, check_claims, read_claims
+    from .citations import audit_citations
+    from .claims import check_claims, read_claims
     from .effects import rows_to_problems
     from .evidence import answers, headline
-    from .grading import grade, read_overrides, risk_of_bias_table
+    from .grading import grade, risk_of_bias_table
     from .meta import meta_by
     from .outcomes import read_outcomes
+    from .overrides import read_overrides
     from .references import read_references
 
     folder = Path(path) if path is not None else bundled_refs()

@@ -1,10 +1,8 @@
-"""Defences against hostile input: files that are not files, text that drives a terminal or a spreadsheet.
+"""Defences against hostile text: text that drives a terminal, a spreadsheet or a web page.
 
-Small functions, each used where input enters or output leaves:
+Small functions, each used where output leaves (files that are not files are met where
+input enters: :mod:`lbpevidence.textio`):
 
-* :func:`read_input` reads a file only when it is a regular file of sane size: a FIFO
-  named studies.bib would block forever, a symlink to ``/dev/zero`` would be read
-  forever; both become a located :class:`~lbpevidence.errors.Problem` instead.
 * :func:`terminal_safe` makes text harmless on a terminal: escape sequences, other
   control characters, bidirectional overrides and lone surrogates (from a path that
   is not UTF-8) are shown as ``\\x1b`` / ``\\u202e`` escapes. The CLI passes everything it
@@ -30,107 +28,11 @@ Examples
 
 from __future__ import annotations
 
-import errno
 import math
-import os
 import re
-import stat
-from pathlib import Path
 from typing import TextIO
 
-from .errors import Problem
-
-__all__ = ["MAX_INPUT_BYTES", "SafeStream", "is_web_url", "markdown_safe", "not_regular", "read_input",
-           "spreadsheet_safe", "terminal_safe"]
-
-#: The largest input file read (2 GiB): a real refs/ file is a few MB; a larger one is a mistake or an attack.
-MAX_INPUT_BYTES = 2 * 2**30
-
-_FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
-
-
-def _kind(mode: int) -> str:
-    return next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
-
-
-def not_regular(path: str | Path) -> str | None:
-    """What ``path`` is when it is not a regular file (``'a FIFO (named pipe)'``, ``'no such file'``), else None.
-
-    Symlinks are followed; nothing is opened.
-
-    >>> not_regular("/dev/null"), not_regular(__file__)
-    ('a character device', None)
-    """
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return "no such file"
-    except OSError as exc:
-        return f"a file that cannot be read ({_describe(exc)})"
-    return None if stat.S_ISREG(info.st_mode) else _kind(info.st_mode)
-
-
-def read_input(path: str | Path, file: str | None = None, expected: str = "a regular file",
-               limit: int = MAX_INPUT_BYTES) -> tuple[bytes | None, Problem | None]:
-    """The bytes of ``path`` if it is a readable regular file, else ``(None, problem)``.
-
-    Symlinks are followed (a link to a regular file is read), but what they point to must
-    be a regular file: a FIFO, a device (``/dev/zero``), a socket or a directory is a
-    problem, found without opening it for reading first (opening a FIFO blocks). The file
-    is opened non-blocking and checked again after opening, so a file swapped for a FIFO
-    in between is caught too. Files larger than ``limit`` bytes and files that cannot be
-    read (permissions, a symlink loop) are problems. ``file`` is how problems name the
-    path (default ``str(path)``).
-
-    Examples
-    --------
-    >>> data, problem = read_input("/dev/zero", "studies.bib")
-    >>> data, str(problem)
-    (None, 'studies.bib: found a character device, expected a regular file (a .bib or .csv file on disk)')
-    """
-    file = str(path) if file is None else file
-    expected = f"{expected} (a .bib or .csv file on disk)" if expected == "a regular file" else expected
-
-    def problem(found: str) -> tuple[None, Problem]:
-        return None, Problem(file, 0, "", "", found, expected)
-
-    kind = not_regular(path)
-    if kind is not None:
-        return problem(kind)
-    info = os.stat(path)
-    if info.st_size > limit:
-        return problem(f"a file of {info.st_size:,} bytes")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        return problem(f"a file that cannot be read ({_describe(exc)})")
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):  # swapped between the stat and the open
-            return problem(_kind(info.st_mode))
-        chunks, size = [], 0
-        while True:
-            chunk = os.read(fd, 1 << 24)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:  # it grew while being read
-                return problem(f"a file of more than {limit:,} bytes")
-            chunks.append(chunk)
-    except OSError as exc:
-        return problem(f"a file that cannot be read ({_describe(exc)})")
-    finally:
-        os.close(fd)
-    return b"".join(chunks), None
-
-
-def _describe(exc: OSError) -> str:
-    """``[Errno 13] Permission denied`` without the path (the problem names it already)."""
-    name = errno.errorcode.get(exc.errno or 0, "")
-    return f"{name}: {exc.strerror}" if name and exc.strerror else str(exc)
-
+__all__ = ["SafeStream", "is_web_url", "markdown_safe", "spreadsheet_safe", "terminal_safe"]
 
 # --- terminal -----------------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ __all__ = [
     "DESIGNS",
     "EFFECT_TYPES",
     "FINDINGS",
+    "GRADE_DOMAINS",
     "INSTRUMENTS",
     "MID_RULE",
     "MID_SOURCE",
@@ -466,8 +467,11 @@ def time_window(weeks: float) -> str:
 # the plain-language sentence beside it (GRADE's "results in / probably / may / very uncertain"), the
 # claim audit and the report. Nothing else defines these words.
 
-#: GRADE certainty levels, best first.
+#: GRADE certainty levels, best first: ``CERTAINTY_LEVELS[-level]`` names GRADE level 4 (high) to 1 (very low).
 CERTAINTY_LEVELS: tuple[str, ...] = ("high", "moderate", "low", "very low")
+
+#: The GRADE domains for which the certainty of evidence is rated down (refs/overrides.csv ``domain``).
+GRADE_DOMAINS: tuple[str, ...] = ("risk_of_bias", "inconsistency", "imprecision", "publication_bias", "indirectness")
 
 #: How a GRADE plain-language statement begins at each certainty level: GRADE guidelines 26 (Santesso
 #: et al., J Clin Epidemiol 2020;119:126-135, PMID 31711912; abstract read on
