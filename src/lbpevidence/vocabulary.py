@@ -21,7 +21,7 @@ Examples
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = [
     "CERTAINTY_LEVELS",
@@ -502,37 +502,46 @@ class Verdict(Term):
     quantified: bool = True
 
 
-VERDICTS: dict[str, Verdict] = _index(
+def _on_the_comparators_side(benefit: Verdict) -> Verdict:
+    """The harm verdict that mirrors a benefit verdict: the same thresholds, on the comparator's side."""
+
+    def swap(text: str) -> str:
+        return text.replace("benefit", "harm").replace("Benefit", "Harm").replace("the treatment", "the comparator")
+
+    return replace(benefit, term=swap(benefit.term), label=swap(benefit.label),
+                   description=swap(benefit.description), direction="harm", effect=swap(benefit.effect))
+
+
+# Benefit and harm are judged alike (judge_effect mirrors every threshold), so the harm verdicts are
+# written once, as mirrors of the benefit ones.
+_BENEFITS = (
     Verdict("important benefit", "Important benefit",
             "The whole CI lies beyond the minimal important difference, on the side of the treatment.",
             direction="benefit", effect="an important {benefit}"),
     Verdict("benefit, possibly important", "Benefit, possibly important",
-            "The CI excludes no effect and crosses the minimal important difference: a benefit, "
-            "of uncertain importance.", direction="benefit", effect="a {benefit} that may or may not be important"),
+            "The CI excludes no effect, on the side of the treatment, and crosses the minimal important "
+            "difference: a benefit of uncertain importance.", direction="benefit",
+            effect="a {benefit} that may or may not be important"),
     Verdict("benefit below MID", "Small benefit (below the MID)",
-            "The CI excludes no effect and lies short of the minimal important difference.",
-            direction="benefit", effect="a slight {benefit}, smaller than the minimal important difference"),
+            "The CI excludes no effect, on the side of the treatment, and lies short of the minimal important "
+            "difference.", direction="benefit",
+            effect="a slight {benefit}, smaller than the minimal important difference"),
+)
+_NO_MID = Verdict("benefit, size not judged", "Benefit (no MID to judge its size)",
+                  "The CI excludes no effect on the side of the treatment; no minimal important difference is "
+                  "defined for this measure.", direction="benefit", effect="a {benefit} of unknown importance")
+
+VERDICTS: dict[str, Verdict] = _index(
+    *_BENEFITS,
     Verdict("no important difference", "No important difference",
             "The CI includes no effect and lies within the minimal important difference on both sides.",
             direction="none", effect="little or no difference in {outcome}"),
-    Verdict("harm below MID", "Small harm (below the MID)",
-            "The CI excludes no effect on the side of the comparator and lies short of the MID.",
-            direction="harm", effect="a slight {harm}, smaller than the minimal important difference"),
-    Verdict("harm, possibly important", "Harm, possibly important",
-            "The CI excludes no effect on the side of the comparator and crosses the MID.",
-            direction="harm", effect="a {harm} that may or may not be important"),
-    Verdict("important harm", "Important harm",
-            "The whole CI lies beyond the minimal important difference, on the side of the comparator.",
-            direction="harm", effect="an important {harm}"),
+    *map(_on_the_comparators_side, reversed(_BENEFITS)),
     Verdict("insufficient evidence", "Insufficient evidence",
             "The CI includes no effect and an important effect (or there is no usable estimate): the evidence "
             "cannot tell whether the treatment helps.", direction="unknown", effect=""),
-    Verdict("benefit, size not judged", "Benefit (no MID to judge its size)",
-            "The CI excludes no effect on the side of the treatment; no minimal important difference is "
-            "defined for this measure.", direction="benefit", effect="a {benefit} of unknown importance"),
-    Verdict("harm, size not judged", "Harm (no MID to judge its size)",
-            "The CI excludes no effect on the side of the comparator; no minimal important difference is "
-            "defined for this measure.", direction="harm", effect="a {harm} of unknown importance"),
+    _NO_MID,
+    _on_the_comparators_side(_NO_MID),
     Verdict("benefit reported, not quantified", "Benefit reported, not quantified",
             "No estimate could be pooled; most studies or reviews conclude that the treatment helps.",
             direction="benefit", quantified=False),
