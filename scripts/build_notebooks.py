@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from lbpevidence import report  # noqa: E402
+from lbpevidence.vocabulary import MODALITIES  # noqa: E402
 
 NOTEBOOK_DIR = REPO / "notebooks"
 HEADLINE_PNG = REPO / "docs" / "headline.png"
@@ -47,97 +48,100 @@ NOTEBOOKS["01-reference-table"] = [
 
 Every trial, review and guideline the review rests on, and every outcome number taken from them. Each value was
 read on a page whose address is recorded next to it (refs/README.md says how); what could not be confirmed is
-listed in `unverified` and never silently filled in.
+listed as not confirmed by a source and never silently filled in.
 
 """ + SETUP_TEXT),
     ("code", FIRST.replace("plots, report\n", "report\nfrom lbpevidence.review import coverage\n", 1)),
-    ("md", """## How much evidence each modality has
+    ("md", """## How much evidence each treatment has
 
-One row per modality. `entries`: publications in the table (a publication about two modalities counts under
-both); `trials`, `reviews`, `guidelines`: of which randomised trials, reviews and guidelines; `outcome_rows`:
-contrasts recorded (study x outcome x time point x comparison); `pooled_trials`: trials whose rows enter our
-meta-analyses; `unverified_entries`: entries with at least one field no page confirmed."""),
+One row per treatment. *Publications*: entries in the table (a publication about two treatments counts under
+both); *Trials*, *Reviews*, *Guidelines*: of which randomised trials, reviews and guidelines; *Outcome rows*:
+contrasts recorded (study x outcome x time point x comparison); *Trials pooled*: trials whose rows enter our
+meta-analyses; *Entries with an unconfirmed field*: entries with at least one field no page confirmed."""),
     ("code", "report.display_table(coverage(review.references, review.outcomes))"),
     ("md", """## Every publication
 
-One row per entry of refs/studies.bib. `design` says what kind of study it is; `finding` is what its authors
-concluded for their main comparison, in our controlled words (`benefit`, `small-benefit`, `no-difference`, ...);
-`unverified` lists fields kept although no page confirmed them."""),
-    ("code", "report.display_table(review.references, columns=report.REFERENCE_COLUMNS)"),
+One row per entry of refs/studies.bib (folded: open it to read). *Design* says what kind of study it is; *Authors'
+conclusion* is what its authors concluded for their main comparison, in our controlled words (benefit, small
+benefit, no difference, ...); *Not confirmed by a source* lists fields kept although no page confirmed them."""),
+    ("code", "table = review.references\n"
+             "report.display_table(table, columns=report.REFERENCE_COLUMNS,\n"
+             "                     summary=f\"Every publication ({len(table)} entries)\")"),
     ("md", """## Every outcome row, as an effect size
 
-One row per row of refs/outcomes.csv, with the effect the review computed from it: `yi` and its 95% CI
-(`yi_ci_low`, `yi_ci_high`). Continuous outcomes are mean differences rescaled to a 0-100 scale (`MD100`), so that
-pain on 0-10 and 0-100 scales, or the Roland-Morris and Oswestry questionnaires, can be pooled; published
-standardised mean differences stay `SMD`; binary outcomes are log risk ratios (`RR`). **A negative effect favours
-the treatment.** `usable` is False, with the `problem` named, for rows that give no effect."""),
-    ("code", "report.display_table(review.effects, digits=2, columns=report.EFFECT_COLUMNS)"),
+One row per row of refs/outcomes.csv (folded), with the effect the review computed from it and its 95% CI.
+Continuous outcomes are mean differences rescaled to a 0-100 scale (MD100, shown as *MD on 0–100*), so that pain
+on 0-10 and 0-100 scales, or the Roland-Morris and Oswestry questionnaires, can be pooled; published
+standardised mean differences stay SMDs; binary outcomes are log risk ratios (*log RR*). **A negative effect
+favours the treatment.** *Usable* is no, with the problem named, for rows that give no effect."""),
+    ("code", "table = report.outcome_rows(review)\n"
+             "report.display_table(table, summary=f\"Every outcome row ({len(table)} rows)\")"),
     ("md", """## Problems found in the input
 
 Warnings from every input file, and outcome rows that could not be used, with the reason. An empty table means
 none: errors would have stopped `load_review` with the full list."""),
-    ("code", "report.display_table(review.problems, columns=[\"message\", \"severity\"])"),
+    ("code", "table = review.problems\n"
+             "report.display_table(table, columns=[\"message\", \"severity\"],\n"
+             "                     summary=f\"Problems and warnings ({len(table)})\")"),
 ]
 
 NOTEBOOKS["02-modality-evidence"] = [
     ("md", """# Which treatments does the evidence support?
 
-The review's answer in one table and one figure: for each treatment the article names (exercise, the MedX
-lumbar extension machine, acupuncture, spinal manipulation, yoga, tai chi, mindfulness, massage, biofeedback,
-heat, staying active and the others) and each main outcome (pain, disability), what the best available evidence
-shows, and how sure we can be.
+The review's answer, treatment by treatment: for each treatment the article names (exercise, the MedX lumbar
+extension machine, acupuncture, spinal manipulation, yoga, tai chi, mindfulness, massage, biofeedback, heat,
+staying active and the others) and each main outcome (pain, disability), what the best available evidence shows,
+how large the effect is, and how sure we can be.
 
 """ + SETUP_TEXT),
     ("code", FIRST),
-    ("md", """## The headline table
+    ("md", """## The answer
 
-One row per treatment and outcome: the answer the strongest evidence gives, chosen by one documented rule
-(`lbpevidence.evidence`): a published review with its authors' certainty rating first, then a pooled estimate of
-three or more studies, of two studies, a single trial, and last the studies' own conclusions; within that, the
-comparison a reader asks about first (usual care or no treatment, then sham, then other treatments). For
-exercise, acupuncture and spinal manipulation every comparison with evidence gets its own row. How to read it:
+One row per treatment, the strongest evidence first: for pain and for disability, the *verdict* (where the
+effect's 95% CI lies against no effect and the **minimal important difference**, MID: 15 points for pain and 10
+for disability on a 0-100 scale, Hayden 2021), the effect on a 0-100 scale with its 95% CI as its source printed it
+(**negative means less pain or disability** than with the comparison), the *certainty* of the evidence (GRADE:
+high, moderate, low, very low) and who rated it (a review's authors, or our GRADE rules; notebook 04 gives the
+reasons), and what the answer rests on. One documented rule (`lbpevidence.evidence`) chooses the answer: a
+published review with its authors' certainty rating first, then a pooled estimate of three or more studies, of
+two studies, a single trial, and last the studies' own conclusions; within that, the comparison a reader asks
+about first (usual care or no treatment, then sham, then other treatments)."""),
+    ("code", "report.AnswerTable(review, links=False)"),
+    ("md", """**Figure 1.** The evidence map: the same answers, one row per treatment (strongest evidence first) and one
+column per outcome. Colour is the verdict; the filled dots are the certainty of the evidence (four for high, one
+for very low); beside them the effect on 0-100 with its 95% CI, and below the comparison and the population."""),
+    ("code", "plots.answer_map(review.headline);"),
+    ("md", """## Every comparison
 
-- `verdict` says where the effect's 95% CI lies relative to two thresholds, no effect and the **minimal important
-  difference** (MID: the smallest change patients notice; 15 points for pain and 10 for disability on a 0-100
-  scale, Hayden 2021). The table below defines each verdict.
-- `certainty` is the GRADE certainty (high, moderate, low, very low) and `rated_by` says whose it is: the review's
-  authors, or our GRADE rules (notebook 04 gives the reasons). A CI that crosses a threshold costs certainty.
-- `population`: acute or subacute, chronic, or mixed durations; evidence from one is never pooled with another.
-- `effect_0_100` (with `ci_low_0_100` to `ci_high_0_100`) is the difference from the comparison on a 0-100 scale;
-  **negative means less pain or disability** with the treatment. Mean differences are rescaled to 0-100;
-  standardised mean differences are multiplied by a typical SD (Furlan 2015).
-- `basis`: a published review's estimate, our own meta-analysis of the trials (`pooled`), a single trial, or only
-  the studies' conclusions. `studies` and `participants` say how much evidence stands behind the row."""),
-    ("code", "report.display_table(report.headline_table(review))"),
-    ("md", """## The headline figure
-
-**Figure 1.** The evidence for each treatment on a 0-100 scale: the dot is the effect, the line its 95% CI;
-left of zero favours the treatment. Colour is the certainty of the evidence; the marker says where the number
+For exercise, acupuncture and spinal manipulation every comparison with evidence gets its own row; the other
+treatments have their primary answer only. *Population*: acute or subacute, chronic, or mixed durations;
+evidence from one is never pooled with another. *Effect, 0–100 (95% CI)*: mean differences rescaled to 0-100;
+standardised mean differences multiplied by a typical SD (Furlan 2015). *Evidence*: a published review's
+estimate, our own meta-analysis of the trials, a single trial, or only the studies' conclusions."""),
+    ("code", "report.display_table(report.headline_table(review, words=True))"),
+    ("md", """**Figure 2.** The evidence for each treatment on a 0-100 scale: the dot is the effect, the line its 95%
+CI; left of zero favours the treatment. Colour is the certainty of the evidence; the marker says where the number
 comes from (circle: our random-effects meta-analysis, REML with a Hartung-Knapp-Sidik-Jonkman (HKSJ) CI;
-diamond: a published review; square: a single trial). Mean differences are rescaled to 0-100 (MD on 0-100);
-SMDs are multiplied by a typical SD. The dashed lines are the minimal important differences from Hayden 2021
-(15 points for pain, 10 for disability). Arrow heads mark CIs that run beyond the axis. The comparison differs
-between rows (usual care, sham, another treatment): it is written above each line."""),
+diamond: a published review; square: a single trial). The dashed lines are the minimal important differences
+from Hayden 2021 (15 points for pain, 10 for disability). Arrow heads mark CIs that run beyond the axis. The
+comparison differs between rows (usual care, sham, another treatment): it is written above each line."""),
     ("code", "plots.headline_figure(review);"),
-    ("md", """The verdicts, as the library defines them (the same words write the sentences below):"""),
-    ("code", "report.display_table(report.verdict_legend())"),
     ("md", """## In plain words
 
-Each headline row as a sentence, built from its verdict and its certainty in GRADE's wording (GRADE guidelines
+Each row above as a sentence, built from its verdict and its certainty in GRADE's wording (GRADE guidelines
 26): *results in* for high, *probably results in* for moderate, *may result in* for low certainty, and *the
-evidence is very uncertain* for very low."""),
+evidence is very uncertain* for very low. The verdicts, as the library defines them, follow."""),
     ("code", "table = report.headline_table(review, statements=True)\n"
-             "report.display_table(table, columns=[\"modality\", \"outcome\", \"statement\"])"),
-    ("md", """## The evidence map
+             "report.display_table(table, columns=[\"modality\", \"outcome\", \"statement\"],\n"
+             "                     summary=f\"Every answer in words ({len(table)} sentences)\")"),
+    ("code", "report.display_table(report.verdict_legend(), summary=\"What the verdicts mean\")"),
+    ("md", """## How much evidence there is
 
-**Figure 2.** Every treatment x outcome the table holds evidence for. Filled circles: pooled evidence (our
-REML + HKSJ meta-analysis, or a published review's pooled estimate); open squares: trials that were not pooled
-(a single trial, or only the studies' conclusions); grey crosses: no trials. Colour is certainty; the marker's
-area grows with the number of studies."""),
-    ("code", "plots.evidence_map(review.verdicts);"),
-    ("md", """**Figure 3.** The same map, with the marker's area growing with the number of participants (the smallest
-marker where a review did not report it)."""),
-    ("code", "plots.evidence_map(review.verdicts, size=\"participants\");"),
+**Figure 3.** Every treatment x outcome the table holds evidence for, with the primary answers of the table
+above. Filled circles: pooled evidence (our REML + HKSJ meta-analysis, or a published review's pooled
+estimate); open squares: trials that were not pooled (a single trial, or only the studies' conclusions); grey
+crosses: no trials. Colour is certainty; the marker's area grows with the number of studies."""),
+    ("code", "plots.evidence_map(review.headline);"),
 ]
 
 _FOREST_CAPTION = ("Forest plots of every analysis of {label} with two or more trials. Squares: trials (area "
@@ -146,6 +150,14 @@ _FOREST_CAPTION = ("Forest plots of every analysis of {label} with two or more t
                    "where the effect of a new trial would be expected to fall. Effects are mean differences "
                    "rescaled to 0-100 (MD100) or log risk ratios; left of zero favours {label}. RoB: the trial's "
                    "risk of bias (green low, red high, grey not assessed).")
+
+
+def _forest_section(number: int, modality: str, heading: str, label: str) -> list[tuple[str, str]]:
+    anchor = report.forest_id(modality)
+    return [("md", f"## {heading} <a id=\"{anchor}\"></a>\n\n**Figure {number}.** "
+                   + _FOREST_CAPTION.format(label=label)),
+            ("code", f"plots.forest_plots(review, \"{modality}\");")]
+
 
 NOTEBOOKS["03-meta-analysis"] = [
     ("md", """# Meta-analyses
@@ -162,43 +174,37 @@ contributes one row per analysis; published reviews' estimates are shown beside 
 
 """ + SETUP_TEXT),
     ("code", FIRST),
-    ("md", """## All analyses
+    ("md", """## Analyses of two or more trials
 
-One row per analysis. `k` trials; `estimate` with its 95% CI (`ci_low`, `ci_high`) and prediction interval
-(`pi_low`, `pi_high`); `tau2` and `i2` (%) measure how much the trials disagree. Analyses with a single trial
-are kept with the note `k=1: not pooled`."""),
-    ("code", "report.display_table(review.pooled, digits=2, columns=report.POOLED_COLUMNS)"),
-    ("md", "## Exercise\n\n**Figure 1.** " + _FOREST_CAPTION.format(label="exercise")),
-    ("code", "plots.forest_plots(review, \"exercise\");"),
-    ("md", "## Acupuncture\n\n**Figure 2.** " + _FOREST_CAPTION.format(label="acupuncture")),
-    ("code", "plots.forest_plots(review, \"acupuncture\");"),
-    ("md", "## Spinal manipulation\n\n**Figure 3.** " + _FOREST_CAPTION.format(label="spinal manipulation")),
-    ("code", "plots.forest_plots(review, \"spinal-manipulation\");"),
-    ("md", "## Yoga\n\n**Figure 4.** " + _FOREST_CAPTION.format(label="yoga")),
-    ("code", "plots.forest_plots(review, \"yoga\");"),
-    ("md", """## The other treatments
+One row per analysis that pools two or more trials, with a forest plot below. *Pooled effect (95% CI)* and the
+*95% prediction interval* are on the analysis scale (*MD on 0–100*: points on a 0-100 scale; *log RR*: the
+logarithm of the risk ratio); *I²* says how much of the spread between trials is more than chance. With two or
+three trials the HKSJ interval is wide: a t distribution with 1 or 2 degrees of freedom."""),
+    ("code", "report.display_table(report.pooled_table(review))"),
+    ("md", """## Single trials <a id="single-trials"></a>
 
-The other treatments the article names have no analysis of two or more of our trials, or none at all: their
-evidence is a single trial or a published review's pooled estimate, shown in notebook 04 (certainty) and in the
-table above. For example, massage:"""),
-    ("code", "plots.forest_plots(review, \"massage\");"),
+Analyses that rest on one trial are not pooled and get no forest plot: each trial's own effect and 95% CI, on the
+analysis scale (folded: open it to read)."""),
+    ("code", "table = report.single_trials(review)\n"
+             "report.display_table(table, summary=f\"Analyses of a single trial ({len(table)})\")"),
+    *_forest_section(1, "exercise", "Exercise", "exercise"),
+    *_forest_section(2, "acupuncture", "Acupuncture", "acupuncture"),
+    *_forest_section(3, "spinal-manipulation", "Spinal manipulation", "spinal manipulation"),
+    *_forest_section(4, "yoga", "Yoga", "yoga"),
     ("md", """## Small-study effects
 
-**Figure 5.** Funnel plot of yoga vs usual care for disability in the short term: each trial's effect (MD on
-0-100) against its standard error, the pooled REML + HKSJ estimate (vertical line) and its pseudo 95% limits
-(dashed). Egger's test needs at least 10 trials; the title says whether it could be run."""),
-    ("code", "rows, pooled = plots.analysis_effects(review, \"yoga\", \"disability\", \"inactive\", \"short-term\")\n"
-             "plots.funnel_plot(rows, pooled);"),
+A funnel plot and Egger's test look for small-study effects (such as publication bias); with fewer than 10
+trials in an analysis they cannot show them, so they are drawn only for analyses of 10 or more trials."""),
+    ("code", "report.small_study_effects(review)"),
 ]
 
 _SOF_TEXT = ("One row per question ({label} for one outcome, one population and one kind of comparison), answered "
-             "by the strongest evidence. `effect` is on the analysis scale (MD100: points on 0-100; SMD; RR), "
-             "`effect_0_100` on a 0-100 scale; negative favours {label}. `certainty` and `rated_by` say how sure "
-             "and who says so; `reasons` why it was lowered; `statement` says it in words.")
+             "by the strongest evidence. *Effect (95% CI)* is on a 0-100 scale where the outcome has one (negative "
+             "favours {label}), with the scale it was analysed on; *Certainty* says how sure, and who rated it. "
+             "Why each row has its certainty, and the answer in words, are folded below the table.")
 
-_OTHERS = [m for m in ("lumbar-extension-machine", "motor-control-exercise", "yoga", "tai-chi", "mindfulness",
-                       "massage", "biofeedback", "heat", "cold", "muscle-relaxants", "stay-active", "mattress",
-                       "foam-rolling")]
+_CORE = ("exercise", "acupuncture", "spinal-manipulation")
+_OTHERS = [m for m in MODALITIES if m not in _CORE]  # every other treatment of the vocabulary, in its order
 
 NOTEBOOKS["04-certainty"] = [
     ("md", """# How sure can we be? Certainty of the evidence
@@ -211,44 +217,44 @@ more with a prediction interval that crosses no effect), **imprecision** (rated 
 crosses: the MID costs one level, no effect and the MID two, both MIDs three; a CI that crosses none still costs
 one level below 400 participants) and **publication bias** (Egger's test, with 10 trials or more). Human
 judgements, such as indirectness, come from refs/overrides.csv and are shown next to the rule-based rating.
-Published reviews keep the certainty their authors gave (`rated_by` names them); where they gave none we rate
-the published estimate ourselves, counting its unseen risk of bias as unclear. Verdicts place the CI against no
-effect and the MID (Hayden 2021: 15 points for pain, 10 for disability, on 0-100).
+Published reviews keep the certainty their authors gave; where they gave none we rate the published estimate
+ourselves, counting its unseen risk of bias as unclear. Verdicts place the CI against no effect and the MID
+(Hayden 2021: 15 points for pain, 10 for disability, on 0-100).
 
 """ + SETUP_TEXT),
     ("code", FIRST),
     ("md", "## Exercise\n\n" + _SOF_TEXT.format(label="exercise")),
-    ("code", "report.display_table(review.summary_of_findings(\"exercise\"))"),
+    ("code", "report.summary_of_findings(review, \"exercise\")"),
     ("md", "## Acupuncture\n\n" + _SOF_TEXT.format(label="acupuncture")),
-    ("code", "report.display_table(review.summary_of_findings(\"acupuncture\"))"),
+    ("code", "report.summary_of_findings(review, \"acupuncture\")"),
     ("md", "## Spinal manipulation\n\n" + _SOF_TEXT.format(label="spinal manipulation")),
-    ("code", "report.display_table(review.summary_of_findings(\"spinal-manipulation\"))"),
-    ("md", "## The other treatments the article names\n\nThe same table for each of them, in the vocabulary's order."),
+    ("code", "report.summary_of_findings(review, \"spinal-manipulation\")"),
+    ("md", "## The other treatments\n\nThe same table for each of them, in the vocabulary's order."),
 ]
 for _modality in _OTHERS:
-    _label = {"lumbar-extension-machine": "The lumbar extension machine (MedX)",
-              "motor-control-exercise": "Motor control exercise", "tai-chi": "Tai chi",
-              "mindfulness": "Mindfulness-based stress reduction", "heat": "Superficial heat",
-              "cold": "Superficial cold", "muscle-relaxants": "Muscle relaxants",
-              "stay-active": "Advice to stay active", "mattress": "Mattress firmness",
-              "foam-rolling": "Foam rolling"}.get(_modality, _modality.capitalize())
     NOTEBOOKS["04-certainty"] += [
-        ("md", f"### {_label}"),
-        ("code", f"report.display_table(review.summary_of_findings(\"{_modality}\"))"),
+        ("md", f"### {MODALITIES[_modality].label}"),
+        ("code", f"report.summary_of_findings(review, \"{_modality}\")"),
     ]
 NOTEBOOKS["04-certainty"] += [
-    ("md", """## Risk of bias of the trials
+    ("md", """## Risk of bias of the trials behind the answers
 
-**Figure 1.** Risk-of-bias traffic light of the trials assessed. Where a Cochrane review published RoB 2
-judgements, the five RoB 2 domains and the overall judgement are shown; otherwise the PEDro items 2-11 (green:
-criterion met; red: not met) and the PEDro total. No validated mapping from PEDro to risk of bias exists, so
-ours is a stated convention (`lbpevidence.grading.GradeRules`): low risk needs a total of 6 or more *and* random
-and concealed allocation; below 4, or without random allocation, high; otherwise some concerns. Trials no one
-assessed are counted in the title, not drawn; they count as unclear in the risk-of-bias rule above."""),
-    ("code", "plots.rob_traffic_light(review.rob, include_unassessed=False);"),
-    ("md", """The table behind the figure, one row per trial in the table: `rob` (RoB 2 overall, where published),
-`pedro` (PEDro total), our `category`, and the page it was read on."""),
-    ("code", "report.display_table(review.rob, columns=report.ROB_COLUMNS)"),
+**Figure 1.** Risk of bias of the randomised trials a headline answer rests on, summarised as robvis does: for all
+of them and per treatment, how many are at low risk, some concerns, high risk, or were not assessed (counted, not
+listed). A trial's category comes from a RoB 2 judgement where a Cochrane review published one, else a review's
+RoB 1 domains, else its PEDro record: no validated mapping from PEDro to risk of bias exists, so ours is a stated
+convention (`lbpevidence.grading.GradeRules`): low risk needs a total of 6 or more *and* random and concealed
+allocation; below 4, or without random allocation, high; otherwise some concerns. A trial no one assessed counts
+as unclear in the grading."""),
+    ("code", "plots.rob_summary(report.headline_trials(review));"),
+    ("md", "The assessed trials behind the headline, and what their category rests on:"),
+    ("code", "table = report.headline_trials(review, assessed_only=True)\n"
+             "report.display_table(table, columns=[\"study\", \"modality\", \"category\", \"judged_from\"])"),
+    ("md", """Every trial of the table with an assessment, for the researcher (folded), after the count of those
+without one."""),
+    ("code", "table, note = report.assessed_trials(review)\nnote"),
+    ("code", "report.display_table(table, columns=report.ROB_COLUMNS,\n"
+             "                     summary=f\"Trials with a risk-of-bias judgement or PEDro score ({len(table)})\")"),
 ]
 
 NOTEBOOKS["05-article-audit"] = [
@@ -262,10 +268,10 @@ each claim with the evidence verdicts of notebooks 02 and 04.
     ("code", FIRST),
     ("md", """## The printed citations
 
-One row per printed reference. `verdict`: *verified* (every field agrees with the record meant), *garbled* (the
-record meant is clear, but some fields are wrong), *conflated* (no single record: different fields point to
-different publications), *not found* (nothing resembles it; a lead to check, not proof that it does not exist).
-`best_match` is the record meant or the nearest one, `score` how closely it matches (0-1), `wrong_fields` the
+One row per printed reference. *Verdict*: verified (every field agrees with the record meant), garbled (the
+record meant is clear, but some fields are wrong), conflated (no single record: different fields point to
+different publications), not found (nothing resembles it; a lead to check, not proof that it does not exist).
+*Record meant (or nearest)* is the record's key, *Match* how closely it matches (0-1), *Fields printed wrong* the
 fields that agree with no record the citation resembles."""),
     ("code", "report.display_table(review.audit, digits=2, columns=report.AUDIT_COLUMNS)"),
     ("md", """**Figure 1.** One bar per printed citation, coloured by the audit verdict; its length is the number of
@@ -279,10 +285,10 @@ resembles."""),
     ("md", """## The claims
 
 One row per claim of the article (paraphrased in refs/claims.csv), with the evidence it was checked against.
-`verdict`: *supported* (the evidence shows a benefit as strong as claimed, at the certainty the wording needs),
-*overstated* (some benefit, but smaller or less certain than the wording says), *unsupported* (the evidence
-cannot tell), *contradicted* (the evidence points the other way). `evidence_verdict`, `certainty` and `basis` are
-those of the evidence row used; `reason` explains the verdict."""),
+*Verdict*: supported (the evidence shows a benefit as strong as claimed, at the certainty the wording needs),
+overstated (some benefit, but smaller or less certain than the wording says), unsupported (the evidence cannot
+tell), contradicted (the evidence points the other way). *Verdict of the evidence*, *Certainty* and *Evidence*
+are those of the evidence row used; *Why* explains the verdict."""),
     ("code", "report.display_table(review.claims, columns=report.CLAIM_COLUMNS)"),
 ]
 

@@ -33,7 +33,7 @@ PUBLIC_API = {
         'check_claims', 'CLAIM_COLUMNS', 'CLAIM_DIRECTIONS', 'CLAIM_RESULT_COLUMNS', 'CLAIM_STRENGTHS',
         'CLAIM_VERDICTS', 'ClaimRules', 'parse_claims', 'read_claims', 'VERDICT_TABLE_COLUMNS'
     ],
-    "lbpevidence.cli": ['format_table', 'main'],
+    "lbpevidence.cli": ['DEFAULT_WIDTH', 'fit_table', 'format_table', 'main', 'output_width'],
     "lbpevidence.effects": [
         'CONTINUITY_TO', 'CONVENTION', 'EFFECT_COLUMNS', 'effect_sizes', 'hedges_correction', 'MEASURES',
         'METAFOR_COLUMNS', 'rows_to_problems', 'Z_95'
@@ -94,9 +94,9 @@ PUBLIC_API = {
     "lbpevidence.overrides": ['OVERRIDE_COLUMNS', 'read_overrides'],
     "lbpevidence.paths": ['bundled_refs', 'resolve_refs_file'],
     "lbpevidence.plots": [
-        'analysis_effects', 'audit_chart', 'BASIS_MARKERS', 'CERTAINTY_COLOURS', 'evidence_map', 'forest_plot',
-        'forest_plots', 'funnel_plot', 'headline_figure', 'MAP_STYLES', 'ROB_COLOURS', 'rob_traffic_light',
-        'VERDICT_COLOURS'
+        'analysis_effects', 'ANSWER_COLOURS', 'answer_map', 'audit_chart', 'BASIS_MARKERS', 'CERTAINTY_COLOURS',
+        'CERTAINTY_DOTS', 'evidence_map', 'figure_png', 'forest_plot', 'forest_plots', 'funnel_plot',
+        'headline_figure', 'MAP_STYLES', 'ROB_COLOURS', 'rob_summary', 'rob_traffic_light', 'VERDICT_COLOURS'
     ],
     "lbpevidence.references": ['parse_bibtex', 'read_references', 'REFERENCE_COLUMNS'],
     "lbpevidence.refsio": [
@@ -104,8 +104,11 @@ PUBLIC_API = {
         'stale_temporary_files'
     ],
     "lbpevidence.report": [
-        'build_report', 'display_table', 'execute_notebook', 'execute_notebooks', 'headline_table', 'NOTEBOOKS',
-        'notebooks_dir', 'REFS_ENV', 'refs_path', 'render_html', 'Table', 'verdict_legend'
+        'answer_table', 'AnswerTable', 'assessed_trials', 'build_report', 'certainty_text', 'display_table',
+        'execute_notebook', 'execute_notebooks', 'headline_table', 'headline_trials', 'index_page', 'interval_text',
+        'Note', 'NOTEBOOKS', 'notebooks_dir', 'number_text', 'outcome_rows', 'pooled_table', 'readable', 'REFS_ENV',
+        'refs_path', 'render_html', 'single_trials', 'small_study_effects', 'strength_order', 'study_labels',
+        'summary_of_findings', 'Table', 'verdict_legend'
     ],
     "lbpevidence.review": [
         'ANALYSIS', 'compare_reviews', 'coverage', 'diff_markdown', 'load_review', 'Review', 'review_effects'
@@ -120,12 +123,13 @@ PUBLIC_API = {
         'is_doi', 'LIST_FIELDS', 'MIRROR_HOSTS', 'mirror_kind', 'normalise_doi', 'PRINTED_FIELDS', 'SCHEMAS'
     ],
     "lbpevidence.vocabulary": [
-        'CERTAINTY_LEVELS', 'CERTAINTY_VERBS', 'Comparator', 'COMPARATORS', 'COMPARISON_LABELS', 'DATA_TYPES',
-        'Design', 'DESIGNS', 'EFFECT_TYPES', 'FINDINGS', 'GRADE_DOMAINS', 'Instrument', 'INSTRUMENTS',
-        'mid_for', 'MID_RULE', 'MID_SOURCE', 'MODALITIES', 'Modality', 'OUTCOME_MIDS', 'OUTCOME_WORDS',
-        'OUTCOMES', 'POPULATION_GROUP_LABELS', 'POPULATION_GROUPS', 'POPULATIONS', 'resolve', 'ROB_JUDGEMENTS',
-        'scale_limit', 'SIGN_CONVENTIONS', 'statement', 'Term', 'time_window', 'TIME_WINDOWS', 'TimeWindow',
-        'to_0_100', 'TYPICAL_SD_0_100', 'TYPICAL_SD_SOURCE', 'Verdict', 'VERDICTS', 'vocabulary'
+        'BASIS_LABELS', 'CERTAINTY_LEVELS', 'CERTAINTY_VERBS', 'column_label', 'COLUMN_LABELS', 'Comparator',
+        'COMPARATORS', 'COMPARISON_LABELS', 'DATA_TYPES', 'Design', 'DESIGNS', 'EFFECT_TYPES', 'FINDINGS',
+        'GRADE_DOMAINS', 'Instrument', 'INSTRUMENTS', 'MEASURE_LABELS', 'mid_for', 'MID_RULE', 'MID_SOURCE',
+        'MODALITIES', 'Modality', 'OUTCOME_MIDS', 'OUTCOME_WORDS', 'OUTCOMES', 'POPULATION_GROUP_LABELS',
+        'POPULATION_GROUPS', 'POPULATIONS', 'resolve', 'ROB_JUDGEMENTS', 'scale_limit', 'SIGN_CONVENTIONS',
+        'statement', 'Term', 'time_window', 'TIME_WINDOWS', 'TimeWindow', 'to_0_100', 'TYPICAL_SD_0_100',
+        'TYPICAL_SD_SOURCE', 'Verdict', 'VERDICTS', 'vocabulary', 'WINDOW_LABELS'
     ],
 }
 

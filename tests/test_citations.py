@@ -297,7 +297,7 @@ def test_a_bad_thresholds_argument_fails_at_once(refs):
 
 
 def test_audit_command_markdown_exits_0_although_citations_fail(capsys):
-    assert main(["audit"]) == 0
+    assert main(["audit", "--format", "markdown"]) == 0
     out = capsys.readouterr().out
     assert "| 2 | printed2 | garbled | cherkin2009randomized |" in out
     assert "## Wrong fields" in out
@@ -327,6 +327,6 @@ def test_audit_command_exit_codes(write):
 
 def test_audit_command_without_claims_prints_citations_only(write, capsys):
     path = write(ARTICLE.read_text(encoding="utf-8"), "article.bib")
-    assert main(["audit", str(path)]) == 0  # no studies.bib beside it: the bundled one is used
+    assert main(["audit", str(path), "--format", "markdown"]) == 0  # no studies.bib beside it: the bundled one
     out = capsys.readouterr().out
     assert "## Citations" in out and "## Claims" not in out

@@ -63,56 +63,121 @@ def page(browser):
     context.close()
 
 
-HEADLINE_FIGURE_JS = """() => {
-  const heading = [...document.querySelectorAll("h2")].find(h => h.textContent.includes("The headline figure"));
-  if (!heading) return null;
-  const img = [...document.querySelectorAll("img")].find(
-      i => heading.compareDocumentPosition(i) & Node.DOCUMENT_POSITION_FOLLOWING);
-  return img ? {complete: img.complete, width: img.naturalWidth, height: img.naturalHeight,
-                src: img.src.slice(0, 22)} : null;
+ANSWER_JS = """() => {
+  const img = document.querySelector("figure#evidence-map img");
+  const table = document.querySelector("table.lbp-answers");
+  return {
+    image: img ? {complete: img.complete, width: img.naturalWidth, shown: img.getBoundingClientRect().width,
+                  alt: img.alt, src: img.src.slice(0, 22)} : null,
+    rows: table ? [...table.querySelectorAll("tbody tr")].map(tr => [
+        tr.querySelector("th").textContent.trim(),
+        ...[...tr.querySelectorAll("td.lbp-answer")].map(td => td.querySelector(".lbp-verdict")?.textContent)]) : null,
+    headers: table ? [...table.querySelectorAll("thead th")].map(th => th.textContent.trim()) : null,
+    top: table ? table.getBoundingClientRect().top + window.scrollY : null,
+  };
 }"""
 
-HEADLINE_TABLE_JS = """() => {
-  const heading = [...document.querySelectorAll("h2")].find(h => h.textContent.includes("The headline table"));
-  const table = [...document.querySelectorAll("table.lbp-table")].find(
-      t => heading.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING);
-  if (!table) return null;
-  return {headers: [...table.querySelectorAll("thead th")].map(th => th.textContent.trim()),
-          rows: table.querySelectorAll("tbody tr").length,
-          first: [...table.querySelectorAll("tbody tr:first-child td")].map(td => td.textContent.trim()),
-          visible: table.getBoundingClientRect().height > 0};
+PAGE_FACTS_JS = """() => {
+  const root = document.documentElement;
+  const height = root.scrollHeight;
+  document.querySelectorAll("details").forEach(d => { d.open = true; });  // what a reader may unfold must fit too
+  const wide = [...document.querySelectorAll("table, .jp-OutputArea-output, .jp-Cell, img, pre")]
+      .filter(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "visible"
+                    || el.getBoundingClientRect().right > root.clientWidth + 1)
+      .map(el => el.tagName + "." + el.className + ": " + el.scrollWidth + " > " + el.clientWidth);
+  return {
+    height: height,
+    scrollWidth: root.scrollWidth, clientWidth: root.clientWidth,
+    wide: wide,
+    headers: [...document.querySelectorAll("table th")].map(th => th.textContent.trim()),
+    cells: [...document.querySelectorAll("table td")].map(td => td.textContent.trim()),
+    text: document.body.innerText,
+    errors: document.querySelectorAll(".jp-RenderedText[data-mime-type*=stderr], .jp-OutputArea-output pre.ansi")
+        .length,
+  };
 }"""
 
+_SLUGS = {term for term in (*lbp.vocabulary.MODALITIES, *lbp.vocabulary.TIME_WINDOWS, "acute-subacute",
+                            "not-reported", "some-concerns", "usual-care", "no-treatment", "other-exercise",
+                            "other-therapy", "study-level only, not pooled") if "-" in term or " " in term}
 
-def test_report_headline_renders_in_chromium(page):
-    folder = built_report()
-    page.goto((folder / "index.html").as_uri())
+
+def test_index_shows_the_answer_and_the_evidence_map(page):
+    review = lbp.load_review()
+    page.goto((built_report() / "index.html").as_uri())
     assert page.title() == "lbpevidence: the review"
-    page.click("text=Which treatments does the evidence support?")
+    facts = page.evaluate(ANSWER_JS)
+    image = facts["image"]
+    assert image is not None and image["complete"] and image["width"] > 600 and image["shown"] > 600
+    assert image["src"].startswith("data:image/png;base64") and "Evidence map" in image["alt"]
+    table = report.answer_table(review)
+    assert facts["headers"] == ["Treatment", "Pain, 0–100", "Disability, 0–100", "Details"]
+    assert facts["rows"] == [[row["modality"], row["pain_verdict"], row["disability_verdict"]]
+                             for row in table.to_dict("records")]
+    assert facts["top"] < 3000  # the answer is on the first screens, not after a list of notebooks
+    assert page.refused == []
+
+
+def test_index_links_reach_the_forest_plot_and_the_summary_of_findings_row(page):
+    page.goto((built_report() / "index.html").as_uri())
+    page.click("#answer-exercise >> text=forest plot")
     page.wait_for_load_state("load")
-    assert page.url.endswith("/02-modality-evidence.html")
+    assert page.url.endswith("/03-meta-analysis.html#forest-exercise")
+    assert page.locator("#forest-exercise").count() == 1
+    page.goto((built_report() / "index.html").as_uri())
+    page.click("#answer-exercise >> text=disability: summary of findings")
+    page.wait_for_load_state("load")
+    row = page.locator("tr#sof-exercise-disability-chronic-mixed")
+    assert row.is_visible()
+    assert "−7 (−8 to −5) points on 0–100" in row.inner_text()  # Hayden 2021 as printed, on the row linked to
+
+
+def test_headline_page_words_agree_with_its_table(page):
+    page.goto((built_report() / "02-modality-evidence.html").as_uri())
     assert page.title() == "Which treatments does the evidence support?"
+    page.click("text=Every answer in words")  # folded: the reader opens it
+    sentences = page.locator("details:has(summary:text('Every answer in words')) tbody tr")
+    table = report.headline_table(lbp.load_review(), statements=True)
+    assert sentences.count() == len(table)
+    assert sentences.first.is_visible()
+    for i in (0, len(table) - 1):
+        cells = sentences.nth(i).locator("td").all_inner_texts()
+        assert cells == [table["modality"].iloc[i], table["outcome"].iloc[i], table["statement"].iloc[i]]
 
-    figure = page.evaluate(HEADLINE_FIGURE_JS)
-    assert figure is not None, "no image after the 'The headline figure' heading"
-    assert figure["complete"] and figure["width"] > 0 and figure["height"] > 0
-    assert figure["src"].startswith("data:image/png;base64")
 
-    table = page.evaluate(HEADLINE_TABLE_JS)
-    assert table is not None and table["visible"]
-    assert table["headers"] == report.HEADLINE_COLUMNS
-    assert table["rows"] == len(lbp.load_review().headline)
-    assert table["first"][0] == report.headline_table(lbp.load_review())["modality"].iloc[0]
+@pytest.mark.parametrize("name", ["index", *report.NOTEBOOKS])
+def test_page_reads_well_at_1280_px(page, name):
+    """No traceback, no raw column name or slug in a table, nothing wider than the window, a page one can scan."""
+    page.goto((built_report() / f"{name}.html").as_uri())
+    facts = page.evaluate(PAGE_FACTS_JS)
+    assert "Traceback" not in facts["text"] and facts["errors"] == 0
+    raw = [h for h in facts["headers"] if "_" in h or (h and h == h.lower() and "-" in h)]
+    assert raw == [], f"raw column names in {name}: {raw}"
+    slugs = sorted({c for c in facts["cells"] if c in _SLUGS})
+    assert slugs == [], f"slugs in {name}: {slugs}"
+    assert facts["scrollWidth"] <= facts["clientWidth"], f"{name} scrolls sideways"
+    assert facts["wide"] == [], f"{name}: elements wider than the page: {facts['wide'][:3]}"
+    assert facts["height"] < 8000, f"{name} is {facts['height']} px tall at 1280 px"
     assert page.refused == []
 
 
 def test_every_report_image_renders_offline(page):
     folder = built_report()
-    for name in report.NOTEBOOKS:
+    for name in ["index", *report.NOTEBOOKS]:
         page.goto((folder / f"{name}.html").as_uri())
         sizes = page.evaluate("() => [...document.images].map(i => [i.complete, i.naturalWidth])")
         assert all(done and width > 0 for done, width in sizes), name
+        assert sizes or name == "01-reference-table", f"{name}: no figure"
     assert page.refused == []
+
+
+def test_folded_tables_open_on_click(page):
+    page.goto((built_report() / "01-reference-table.html").as_uri())
+    table = page.locator("details:has(summary:text('Every publication')) table")
+    assert not table.is_visible()
+    page.click("summary:text('Every publication')")
+    assert table.is_visible()
+    assert table.locator("tbody tr").count() == len(lbp.load_review().references)
 
 
 # --- JupyterLab -------------------------------------------------------------------------------------------

@@ -320,8 +320,10 @@ def test_terminal_escaping_of_table_audit_summary_and_validate(tmp_path, refs, c
     path.write_text(bib_entry(evil, title="T\x1b]0;pwned\x07itle") + bib_entry("roe2020x", summary="\x1b[2J"),
                     encoding="utf-8")
     outputs = []
-    for args in (["validate", str(path)], ["table", str(path)], ["table", str(path), "--schema", "bibliography"],
-                 ["table", str(path), "--schema", "bibliography", "--format", "csv"]):
+    for args in (["validate", str(path)], ["table", str(path)],
+                 ["table", str(path), "--schema", "bibliography", "--format", "markdown"],
+                 ["table", str(path), "--schema", "bibliography", "--format", "csv"],
+                 ["table", str(path), "--schema", "bibliography"]):
         code, out, err = run_main(capsys, *args)
         assert code in (0, 1)
         outputs.append(out + err)
@@ -361,7 +363,7 @@ def test_csv_escaping_neutralises_formulas_and_keeps_numbers(write, capsys):
 
 def test_html_escaping_of_markdown_exports(write, capsys):
     path = write(bib_entry(title="<img src=x onerror=alert(1)> &amp; <script>x</script> | pipe"))
-    code, out, _ = run_main(capsys, "table", str(path), "--columns", "key,title")
+    code, out, _ = run_main(capsys, "table", str(path), "--columns", "key,title", "--format", "markdown")
     assert code == 0
     row = out.splitlines()[2]
     assert "<" not in row and ">" not in row
@@ -375,7 +377,7 @@ def test_html_escaping_of_the_audit_explanations(refs, capsys):
     text = path.read_text(encoding="utf-8")
     at = text.index("{", text.index("author"))
     path.write_text(text[:at + 1] + "Zzyzx<img src=x onerror=alert(1)>, Q. and " + text[at + 1:], encoding="utf-8")
-    code, out, _ = run_main(capsys, "audit", str(refs))
+    code, out, _ = run_main(capsys, "audit", str(refs), "--format", "markdown")
     line = next(line for line in out.splitlines() if "Zzyzx" in line)
     assert code == 0 and "Zzyzx&lt;img src=x onerror=alert(1)&gt; is an author of none of them" in line
     assert "<img" not in out

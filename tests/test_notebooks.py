@@ -91,8 +91,10 @@ def test_table_cells_show_rounded_html_tables(name):
             continue
         (out,) = cell.outputs
         html = out["data"]["text/html"]
-        assert html.startswith('<table class="dataframe lbp-table">')
-        assert not re.search(r"<td>-?\d+\.\d{3,}</td>", html), f"{name}: unrounded number in {cell.source}"
+        assert html.startswith(('<table class="lbp-table">', '<details class="lbp-details">'))
+        assert not re.search(r"<td>[-−]?\d+\.\d{3,}</td>", html), f"{name}: unrounded number in {cell.source}"
+        headers = re.findall(r"<th>([^<]*)</th>", html)
+        assert headers and not [h for h in headers if "_" in h], f"{name}: a raw column name in {cell.source}"
 
 
 @pytest.mark.parametrize("name", report.NOTEBOOKS)
@@ -126,10 +128,21 @@ def test_notebooks_are_what_the_generator_writes(name, generator):
         "notebooks/ is out of step with scripts/build_notebooks.py: run it")
 
 
-def test_the_headline_comes_first_in_notebook_02():
+def test_the_answer_comes_first_in_notebook_02():
     cells = code_cells(load("02-modality-evidence"))
-    assert "report.headline_table(review)" in cells[1].source
-    assert cells[2].source == "plots.headline_figure(review);"
+    assert cells[1].source == "report.AnswerTable(review, links=False)"
+    assert cells[2].source == "plots.answer_map(review.headline);"
+    assert any("report.headline_table(review, words=True)" in c.source for c in cells[3:])
+    assert any(c.source == "plots.headline_figure(review);" for c in cells[3:])
+
+
+def test_funnel_plots_only_where_egger_can_run():
+    """Notebook 03 asks the library, which draws a funnel plot only for an analysis of 10 or more trials."""
+    cells = code_cells(load("03-meta-analysis"))
+    assert not any("funnel_plot(" in c.source for c in cells)
+    (cell,) = [c for c in cells if "small_study_effects" in c.source]
+    text = cell.outputs[0]["data"]["text/plain"]
+    assert "No funnel plot" in text and "10 or more trials" in text
 
 
 def test_pytest_runs_the_notebooks_with_the_sanitize_file():

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 import lbpevidence as lbp
-from lbpevidence import plots
+from lbpevidence import plots, report
 from lbpevidence.vocabulary import MODALITIES, to_0_100
 
 ARTICLE_MODALITIES = [spec.label for spec in MODALITIES.values() if spec.in_article]
@@ -148,7 +148,7 @@ def test_forest_k1_pooled_row_from_meta_by_has_no_diamond(review):
 def test_forest_title_names_estimator_and_ci_method(effects, kwargs, words):
     title = plots.forest_plot(effects, lbp.meta_analysis(effects, **kwargs)).get_title(loc="left")
     assert all(word in title for word in words), title
-    assert title.startswith("Yoga: pain vs usual care / no treatment, short-term")
+    assert title.startswith("Yoga: pain vs usual care / no treatment, short term (up to 3 months)")
 
 
 def test_forest_title_from_the_pooled_row(review):
@@ -205,6 +205,29 @@ def test_forest_plots_one_panel_per_analysis(review):
     for ax, (_, row) in zip(fig.axes, expected.iterrows(), strict=True):
         xs = by_gid(ax, "pooled-diamond")[0].get_xy()[:, 0]
         assert (min(xs), max(xs)) == pytest.approx((row["ci_low"], row["ci_high"]))
+
+
+def test_forest_plots_draw_the_trials_that_were_pooled(review):
+    """Each panel shows exactly the k trials of its pooled row: an analysis never pools across population groups,
+    and its forest plot must not show a trial of another group (UK BEAM, a mixed population, once sat in the plot
+    of exercise vs usual care for chronic pain, k=2, as a third square)."""
+    for modality in ("exercise", "acupuncture", "spinal-manipulation", "yoga"):
+        fig = plots.forest_plots(review, modality)
+        expected = review.pooled[(review.pooled["modality"] == modality) & (review.pooled["k"] >= 2)]
+        for ax, (_, row) in zip(fig.axes, expected.iterrows(), strict=True):
+            squares = by_gid(ax, "study-squares")[0]
+            assert len(squares.get_offsets()) == int(row["k"]), (modality, row["outcome"], row["window"])
+            assert f"Pooled (k={int(row['k'])}" in " ".join(tick_labels(ax))
+        plt.close(fig)
+
+
+def test_analysis_effects_by_population_group(review):
+    rows, pooled = plots.analysis_effects(review, "exercise", "disability", "inactive", "short-term", "MD100",
+                                          "chronic")
+    assert set(rows["population_group"]) == {"chronic"} and len(rows) == int(pooled["k"]) == 2
+    with pytest.raises(ValueError, match=r"The value for `population` must be one of \['acute', 'chronic', "
+                                         r"'mixed'\], but 'elderly' was passed."):
+        plots.analysis_effects(review, "exercise", "disability", population="elderly")
 
 
 def test_forest_plots_without_analysis_says_so(review):
@@ -267,10 +290,26 @@ def test_evidence_map_cell_kinds_follow_the_basis(review):
     ax = plots.evidence_map(review.headline)
     rows, columns = tick_labels(ax), tick_labels(ax, "x")
     pooled = {(rows[-int(y)], columns[int(x)]) for x, y in by_gid(ax, "pooled")[0].get_offsets()}
-    head = review.headline.assign(label=review.headline["modality"].map(lambda m: MODALITIES[m].label))
-    expected = set(zip(*head[head["basis"].isin(["pooled", "published review"])][["label", "outcome"]].T.values,
+    head = review.headline[review.headline["primary"]]
+    head = head.assign(label=head["modality"].map(lambda m: MODALITIES[m].label), column=head["outcome"].str.title())
+    expected = set(zip(*head[head["basis"].isin(["pooled", "published review"])][["label", "column"]].T.values,
                        strict=True))
     assert pooled == expected
+
+
+def test_evidence_map_agrees_with_the_headline_whatever_table_it_is_given(review):
+    """The certainty colour of a cell is the primary answer's, from the headline or from the verdicts alike
+    (the verdicts once coloured exercise/pain by its last comparison, low, against the table's moderate)."""
+    colours = []
+    for table in (review.headline, review.verdicts):
+        ax = plots.evidence_map(table)
+        rows, columns = tick_labels(ax), tick_labels(ax, "x")
+        cells = by_gid(ax, "pooled")[0]
+        colours.append({(rows[-int(y)], columns[int(x)]): tuple(np.round(c, 3))
+                        for (x, y), c in zip(cells.get_offsets(), cells.get_facecolors(), strict=True)})
+    assert colours[0] == {cell: c for cell, c in colours[1].items() if cell[1] in ("Pain", "Disability")}
+    exercise_pain = colours[0][("Exercise therapy", "Pain")]
+    assert exercise_pain == tuple(np.round(matplotlib.colors.to_rgba(plots.CERTAINTY_COLOURS["moderate"]), 3))
 
 
 def test_evidence_map_size_by_participants_changes_sizes(review):
@@ -375,6 +414,78 @@ def test_headline_figure_point_is_the_effect_on_0_100(review):
     assert point.get_xdata()[0] == pytest.approx(to_0_100(row["measure"], "pain", row["estimate"]))
 
 
+# --- the answer map -------------------------------------------------------------------------------------------
+
+
+def test_answer_map_rows_follow_the_strength_of_evidence(review):
+    ax = plots.answer_map(review.headline)
+    order = report.strength_order(review.headline)
+    assert tick_labels(ax) == [MODALITIES[m].label for m in order]
+    assert tick_labels(ax, "x") == ["Pain, 0–100 (95% CI)", "Disability, 0–100 (95% CI)"]
+    table = report.answer_table(review)
+    assert tick_labels(ax) == list(table["modality"])  # the index page's table and its figure agree
+
+
+def test_answer_map_colour_is_the_verdict_and_dots_the_certainty(review):
+    ax = plots.answer_map(review.headline)
+    primary = review.headline[review.headline["primary"]]
+    filled = by_gid(ax, "certainty-filled")[0]
+    empty = by_gid(ax, "certainty-empty")[0]
+    assert len(filled.get_offsets()) == sum(plots.CERTAINTY_DOTS[c] for c in primary["certainty"])
+    assert len(filled.get_offsets()) + len(empty.get_offsets()) == 4 * len(primary)
+    order = report.strength_order(review.headline)
+    for (x, y), colour in zip(filled.get_offsets(), filled.get_facecolors(), strict=True):
+        modality = order[-round(y)]
+        outcome = ("pain", "disability")[int(x)]
+        answer = primary[(primary["modality"] == modality) & (primary["outcome"] == outcome)].iloc[0]
+        assert np.allclose(colour, matplotlib.colors.to_rgba(plots.ANSWER_COLOURS[answer["verdict"]]))
+
+
+def test_answer_map_says_the_effect_the_verdict_and_the_comparison(review):
+    ax = plots.answer_map(review.headline)
+    effects = [t.get_text() for t in by_gid(ax, "answer-effect")]
+    contexts = [t.get_text().replace("\n", " ") for t in by_gid(ax, "answer-context")]
+    assert "−15 (−18 to −12)  benefit, possibly important" in effects  # Hayden 2021, as printed
+    assert "−7 (−8 to −5)  benefit below MID" in effects
+    assert any(c.startswith("moderate certainty; vs no treatment, usual care or placebo (mixed); chronic")
+               for c in contexts)
+    assert len(effects) == len(contexts) == len(review.headline[review.headline["primary"]])
+    assert all(v in plots.ANSWER_COLOURS for v in lbp.vocabulary.VERDICTS)  # every verdict has its colour
+    legend = legend_texts(ax.get_legend())
+    assert legend[-4:] == [f"{c} certainty" for c in plots.CERTAINTY_DOTS]
+
+
+def test_rob_summary_counts_every_category(review):
+    trials = report.headline_trials(review)
+    ax = plots.rob_summary(trials)
+    labels = tick_labels(ax)
+    assert labels[0] == f"All trials ({trials['key'].nunique()})"
+    counts = {}
+    for category in plots.ROB_COLOURS:
+        (bars,) = [b for b in ax.containers if b.get_label() == category]
+        counts[category] = bars.patches[0].get_width()  # the bar of all trials, at the top
+        assert all(patch.get_gid() == f"rob-summary-{category}" for patch in bars.patches) or bars.get_gid()
+    unique = trials.drop_duplicates("key")
+    assert counts == {c: int((unique["category"] == c).sum()) for c in plots.ROB_COLOURS}
+    shown = sum(int(t.get_text()) for t in by_gid(ax, "rob-count") if t.get_position()[1] == 0)
+    assert shown == len(unique)  # each segment of the top bar says its count: not assessed counted, not listed
+    assert "not assessed" in ax.get_title(loc="left") and "assessed" in ax.get_title(loc="left")
+
+
+def test_rob_summary_rejects_unknown_categories():
+    trials = pd.DataFrame({"key": ["a"], "category": ["unclear"]})
+    with pytest.raises(ValueError, match=r"The value for `trials` must have categories in \['low', 'some concerns', "
+                                         r"'high', 'not assessed'\], but \['unclear'\] was passed."):
+        plots.rob_summary(trials, by=None)
+
+
+def test_figure_png_is_the_same_on_every_run(review):
+    first = plots.figure_png(plots.answer_map(review.headline).figure)
+    second = plots.figure_png(plots.answer_map(review.headline).figure)
+    assert first == second and first.startswith(b"\x89PNG") and b"Software" not in first
+    assert plt.get_fignums() == []  # closed
+
+
 # --- axes reuse and argument errors ---------------------------------------------------------------------------
 
 
@@ -385,6 +496,8 @@ def test_axes_level_functions_draw_on_the_given_axes(effects, review, rob2):
         lambda ax: plots.evidence_map(review.headline, ax=ax),
         lambda ax: plots.rob_traffic_light(rob2, ax=ax),
         lambda ax: plots.audit_chart(review.audit, ax=ax),
+        lambda ax: plots.answer_map(review.headline, ax=ax),
+        lambda ax: plots.rob_summary(report.headline_trials(review), ax=ax),
     ]
     for call in calls:
         fig, ax = plt.subplots()

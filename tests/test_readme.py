@@ -36,3 +36,18 @@ def test_ci_runs_exactly_the_readme_test_command():
 def test_readme_python_block_runs(block, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the bundled data must be found from anywhere
     exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+
+
+def test_readme_images_exist_and_the_report_screenshot_is_made_by_a_script():
+    images = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", README)
+    assert "docs/report-index.png" in images and "docs/headline.png" in images
+    for image in images:
+        assert (REPO / image).is_file(), image
+    assert "python scripts/screenshot_report.py" in README
+    assert (REPO / "scripts" / "screenshot_report.py").is_file()
+
+
+def test_readme_says_how_the_browser_tests_get_chromium():
+    assert "apt-get install chromium" in README and "/usr/bin/chromium" in README
+    assert "apt-get install" in (REPO / ".ci" / "run").read_text() and "chromium" in (REPO / ".ci" / "run").read_text()
+    assert "LBPEVIDENCE_UPDATE_BASELINES=1 pytest tests/test_images.py" in README

@@ -23,6 +23,7 @@ import lbpevidence as lbp
 from conftest import REPO
 from lbpevidence import report
 from lbpevidence.cli import main
+from lbpevidence.vocabulary import column_label
 
 SCRIPT_TITLE = "<script>alert('lbpevidence-xss')</script> Exercise therapy for chronic low back pain"
 ESCAPED_TITLE = "&lt;script&gt;alert('lbpevidence-xss')&lt;/script&gt; Exercise therapy"
@@ -76,6 +77,30 @@ def test_index_links_every_notebook_page():
     assert "Which treatments does the evidence support?" in index
 
 
+def test_index_holds_the_evidence_map_and_one_answer_row_per_treatment():
+    index = (built_report() / "index.html").read_text(encoding="utf-8")
+    figure = index[index.index('<figure id="evidence-map">'):]
+    assert figure.index("data:image/png;base64,") < figure.index("</figure>")
+    table = index[index.index('<table class="lbp-table lbp-answers">'):]
+    table = table[:table.index("</table>")]
+    answers = report.answer_table(lbp.load_review())
+    assert re.findall(r'<tr id="answer-([a-z-]+)">', table) == list(answers["term"])
+    assert [h for h in re.findall(r"<th>([^<]+)</th>", table)] == ["Treatment", "Pain, 0–100", "Disability, 0–100",
+                                                                   "Details"]
+    assert "−7 (−8 to −5)" in table  # Hayden 2021 disability, as printed: 7 (5 to 8) points better
+    assert 'href="03-meta-analysis.html#forest-exercise"' in table
+    assert 'href="04-certainty.html#sof-exercise-pain-chronic-mixed"' in table
+
+
+def test_every_link_of_the_index_reaches_an_id_of_its_page():
+    folder = built_report()
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    links = set(re.findall(r'href="(\d\d-[a-z-]+\.html)#([^"]+)"', index))
+    assert links
+    for page, anchor in links:
+        assert f'id="{anchor}"' in (folder / page).read_text(encoding="utf-8"), (page, anchor)
+
+
 @pytest.mark.parametrize("name", report.NOTEBOOKS)
 def test_page_embeds_its_figures_as_images(name):
     page = (built_report() / f"{name}.html").read_text(encoding="utf-8")
@@ -93,17 +118,21 @@ def test_page_fetches_nothing(name):
     assert not re.search(r"(@import|url\()\s*['\"]?(https?:)?//", page)
 
 
-def test_headline_page_holds_the_headline_table_and_figure():
+def test_headline_page_holds_the_answer_the_headline_table_and_figure():
     page = (built_report() / "02-modality-evidence.html").read_text(encoding="utf-8")
     assert "<title>Which treatments does the evidence support?</title>" in page
-    table = page[page.index("The headline table"):]
-    table = table[table.index('<table class="dataframe lbp-table">'):]
+    answers = page[page.index('<table class="lbp-table lbp-answers">'):]
+    assert answers.count('<tr id="answer-') == len(report.answer_table(lbp.load_review()))
+    table = page[page.index("Every comparison"):]
+    table = table[table.index('<table class="lbp-table">'):]
     table = table[:table.index("</table>")]
     headers = re.findall(r"<th>([^<]+)</th>", table)
-    assert headers == report.HEADLINE_COLUMNS
+    assert headers == [column_label(c) for c in report.HEADLINE_WORDS_COLUMNS]
+    assert "Certainty (who rated it)" in headers and "Effect, 0–100 (95% CI)" in headers
     assert table.count("<tr") - 1 == len(lbp.load_review().headline)  # minus the header row
     assert "<td>Exercise therapy</td>" in table
-    figure = page[page.index("The headline figure"):]
+    assert "<td>−7 (−8 to −5)</td>" in table
+    figure = page[page.index("Figure 2."):]
     assert figure.index("data:image/png;base64,") < figure.index("In plain words")
 
 
@@ -141,8 +170,8 @@ def test_report_command_fails_fast_on_an_invalid_table(tmp_path, capsys):
     assert not (tmp_path / "out" / "index.html").exists()
 
 
-def test_summary_prints_the_headline_table(capsys):
-    assert main(["summary"]) == 0
+def test_summary_markdown_prints_the_headline_table(capsys):
+    assert main(["summary", "--format", "markdown"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "| " + " | ".join(report.HEADLINE_COLUMNS) + " |"
     assert len(lines) == 2 + len(lbp.load_review().headline)
@@ -176,3 +205,113 @@ def test_refs_path_follows_the_environment(monkeypatch, tmp_path):
     assert report.refs_path() is None
     monkeypatch.setenv(report.REFS_ENV, str(tmp_path))
     assert report.refs_path() == tmp_path
+
+
+# --- the tables readers see ------------------------------------------------------------------------------
+
+
+def test_answer_table_one_row_per_treatment_sorted_by_strength():
+    review = lbp.load_review()
+    table = report.answer_table(review)
+    primary = review.headline[review.headline["primary"]]
+    assert list(table["term"]) == report.strength_order(review.headline)
+    assert sorted(table["term"]) == sorted(primary["modality"].unique())
+    assert table["tier"].is_monotonic_increasing  # strongest evidence first
+    for row in table.to_dict("records"):  # every cell is the headline's primary answer, in its words
+        for outcome in ("pain", "disability"):
+            answer = primary[(primary["modality"] == row["term"]) & (primary["outcome"] == outcome)].iloc[0]
+            assert row[f"{outcome}_verdict"] == answer["verdict"]
+            assert row[f"{outcome}_certainty"].split(" (")[0] == answer["certainty"]
+            assert row[f"{outcome}_statement"] == answer["statement"]
+
+
+def test_published_estimates_are_shown_with_the_ci_they_printed():
+    """Hayden 2021 printed disability 7 (5 to 8) points better: shown as −7 (−8 to −5), not a symmetric interval."""
+    table = report.headline_table(lbp.load_review(), words=True)
+    hayden = table[(table["modality"] == "Exercise therapy") & (table["outcome"] == "disability")
+                   & (table["certainty_rated_by"].str.contains("Hayden 2021"))]
+    assert "−7 (−8 to −5)" in set(hayden["effect_ci_0_100"])
+    assert report.REBUILT_MARK not in "".join(table["effect_ci_0_100"])  # every published CI here was printed
+
+
+def test_a_rebuilt_interval_is_marked():
+    row = {"basis": "published review", "ci_as_printed": False}
+    assert report._rebuilt(row) and not report._rebuilt({**row, "ci_as_printed": True})
+    assert not report._rebuilt({"basis": "pooled", "ci_as_printed": False})  # our own analysis: computed, not rebuilt
+    assert report.interval_text(-2.5, -4.0, -1.0, rebuilt=True).endswith(report.REBUILT_MARK)
+
+
+@pytest.mark.parametrize(("values", "text"), [
+    ((-15.0, -18.0, -12.0), "−15 (−18 to −12)"),
+    ((-10.26, -17.11, -3.4), "−10.3 (−17.1 to −3.4)"),
+    ((-3.54, -7.08, 0.0), "−3.5 (−7.1 to 0.0)"),
+    ((-10.1, -20.1, -0.04), "−10.1 (−20.1 to −0.04)"),  # never '−0.0' for an interval that excludes 0
+])
+def test_interval_text(values, text):
+    assert report.interval_text(*values) == text
+
+
+def test_headline_words_agree_with_the_numbers():
+    review = lbp.load_review()
+    numbers = report.headline_table(review)
+    words = report.headline_table(review, words=True)
+    assert len(words) == len(numbers)
+    for n, w in zip(numbers.to_dict("records"), words.to_dict("records"), strict=True):
+        assert w["verdict"] == n["verdict"] and w["modality"] == n["modality"]
+        assert w["certainty_rated_by"].startswith(n["certainty"] + " (")
+        if n["effect_0_100"] == n["effect_0_100"]:
+            shown = float(w["effect_ci_0_100"].split(" ")[0].replace("−", "-"))
+            assert shown == pytest.approx(n["effect_0_100"], abs=0.051)
+        else:
+            assert w["effect_ci_0_100"] == ""
+
+
+def test_study_labels_tell_two_studies_of_one_author_and_year_apart():
+    """Nadler 2003 wrote two heat-wrap trials (continuous, overnight): two studies, not a duplicate."""
+    labels = report.study_labels(lbp.load_review().references)
+    assert labels["nadler2003continuous"] == "Nadler 2003a" and labels["nadler2003overnight"] == "Nadler 2003b"
+    assert len(set(labels.values())) == len(labels)
+    trials, _ = report.assessed_trials(lbp.load_review())
+    assert not trials["study"].duplicated().any()
+
+
+def test_headline_trials_each_once_per_treatment():
+    review = lbp.load_review()
+    trials = report.headline_trials(review)
+    assert not trials.duplicated(["modality", "key"]).any()
+    used = {k for ev in review.headline["evidence"] for k in ev}
+    assert set(trials["key"]) <= used
+    assessed = report.headline_trials(review, assessed_only=True)
+    assert "not assessed" not in set(assessed["category"]) and len(assessed) < len(trials)
+
+
+def test_single_trials_and_pooled_tables_split_the_analyses():
+    review = lbp.load_review()
+    pooled, single = report.pooled_table(review), report.single_trials(review)
+    assert (pooled["k"] >= 2).all() and len(pooled) == int((review.pooled["k"] >= 2).sum())
+    assert len(single) == int((review.pooled["k"] == 1).sum())  # one trial per single-trial analysis
+
+
+def test_small_study_effects_needs_ten_trials():
+    note = report.small_study_effects(lbp.load_review())
+    assert isinstance(note, report.Note) and "10 or more trials" in note.text
+
+
+def test_display_table_headings_are_words_and_values_are_not_slugs():
+    frame = pd.DataFrame({"modality": ["spinal-manipulation"], "window": ["short-term"], "effect_0_100": [-3.54],
+                          "comparator_class": ["inactive"], "participants": [1922], "usable": [True]})
+    table = report.display_table(frame)
+    html = table._repr_html_()
+    assert re.findall(r"<th>([^<]+)</th>", html) == ["Treatment", "Follow-up", "Effect, 0–100", "Compared with",
+                                                      "Participants", "Usable"]
+    assert table.cells() == [["Spinal manipulation / chiropractic", "short term (up to 3 months)", "−3.5",
+                              "usual care / no treatment", "1,922", "yes"]]
+
+
+def test_display_table_folds_into_details_and_links_rows():
+    table = report.display_table(pd.DataFrame({"a": [1, 2]}), summary="Two rows", row_ids=["r1", "r2"])
+    html = table._repr_html_()
+    assert html.startswith('<details class="lbp-details"><summary>Two rows</summary>')
+    assert '<tr id="r1">' in html and '<tr id="r2">' in html
+    with pytest.raises(ValueError, match=r"The value for `row_ids` must have one id per row \(2\), but 1 were"):
+        report.display_table(pd.DataFrame({"a": [1, 2]}), row_ids=["r1"])

@@ -1,8 +1,14 @@
-"""The ``lbpevidence`` command.
+"""The lbpevidence command: check, read and review the reference table of low back pain treatments.
 
 Exit codes: 0 = done (for ``validate``: no errors), 1 = the input has problems,
 2 = the command line is wrong. Heavy modules are imported inside each command so
 that ``lbpevidence validate`` starts fast and never imports matplotlib or scipy.
+
+Tables printed for reading (``summary``, ``table``, ``audit`` without ``--format``) fit the
+terminal: :func:`fit_table` wraps cells and, when even wrapped columns do not fit, leaves out
+the least important ones and says which. The width is ``--width``, else the terminal's width,
+else 100 characters (output to a file or a pipe). ``--format markdown|csv|json`` writes every
+column at full width, for files.
 """
 
 from __future__ import annotations
@@ -11,13 +17,19 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["format_table", "main"]
+__all__ = ["DEFAULT_WIDTH", "fit_table", "format_table", "main", "output_width"]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+#: Width of text output when it does not go to a terminal (a pipe, a file, a test) and no --width is given.
+DEFAULT_WIDTH = 100
+_MIN_WIDTH = 40
+_COMFORTABLE = 18  # characters a column of words gets before fit_table leaves less important columns out
 
 
 def format_table(frame, fmt: str) -> str:
@@ -48,6 +60,145 @@ def format_table(frame, fmt: str) -> str:
     rule = "|" + "|".join("---" for _ in flat.columns) + "|"
     body = ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
     return "\n".join([header, rule, *body]) + "\n"
+
+
+def output_width(requested: int | None = None) -> int:
+    """Characters per line for text output: ``--width``, else the terminal's width, else :data:`DEFAULT_WIDTH`."""
+    if requested:
+        return requested
+    try:
+        on_terminal = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        on_terminal = False
+    if on_terminal:
+        return max(_MIN_WIDTH, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+    return DEFAULT_WIDTH
+
+
+def _text(value) -> str:
+    """A cell as plain text: lists joined by '; ', missing values empty, floats rounded to 2 decimals."""
+    import math
+    import numbers
+
+    from .safety import terminal_safe
+
+    if isinstance(value, list | tuple):
+        return "; ".join(_text(v) for v in value)
+    if value is None or value is getattr(__import__("pandas"), "NA", None):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isnan(number):
+            return ""
+        return str(int(number)) if number.is_integer() else f"{number:.2f}".rstrip("0")
+    return terminal_safe(" ".join(str(value).split()))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=True) or [""]
+
+
+def fit_table(frame, width: int = DEFAULT_WIDTH, keep: Sequence[str] | None = None,
+              whole: Sequence[str] = ()) -> str:
+    """``frame`` as a plain-text table no wider than ``width`` characters, headings in words.
+
+    Columns are two spaces apart; a cell longer than its column wraps onto more lines (rows
+    are then separated by a blank line). Columns are taken in the order of ``keep`` (their
+    importance; default: the frame's order) while each still gets a comfortable width (its
+    widest cell, up to 18 characters, and never less than its longest word up to 18); the
+    others are left out and a closing line names them. Columns in ``whole`` (citation keys)
+    are never wrapped. Spare width then goes to the columns that wrap, the most important
+    first. Headings come from
+    :func:`lbpevidence.vocabulary.column_label`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"modality": ["Spinal manipulation / chiropractic"],
+    ...                       "verdict": ["no important difference"], "effect_ci_0_100": ["−3.0 (−6.9 to 0.9)"]})
+    >>> print(fit_table(frame, 60))
+    Treatment            Verdict              Effect, 0–100 (95%
+                                              CI)
+    -------------------  -------------------  ------------------
+    Spinal manipulation  no important         −3.0 (−6.9 to 0.9)
+    / chiropractic       difference
+    <BLANKLINE>
+    >>> print(fit_table(frame, 44, keep=["modality", "verdict"]))
+    Treatment              Verdict
+    ---------------------  ---------------------
+    Spinal manipulation /  no important
+    chiropractic           difference
+    (1 column left out to fit 44 characters:
+    Effect, 0–100 (95% CI); --format markdown
+    shows every column)
+    <BLANKLINE>
+    """
+    from .vocabulary import column_label
+
+    columns = [str(c) for c in frame.columns]
+    order = [c for c in (keep or columns) if c in columns] + [c for c in columns if c not in (keep or columns)]
+    cells = {c: [_text(v) for v in frame[c].tolist()] for c in columns}
+    labels = {c: column_label(c) for c in columns}
+
+    def natural(c: str) -> int:
+        return max([len(labels[c]), *map(len, cells[c])])
+
+    def comfortable(c: str) -> int:
+        if c in whole:
+            return natural(c)
+        words = [w for text in [labels[c], *cells[c]] for w in text.split()]
+        longest = min(_COMFORTABLE, max(map(len, words), default=1))
+        return min(natural(c), max(longest, _COMFORTABLE))
+
+    shown: list[str] = []
+    for c in order:
+        if not shown or sum(comfortable(k) for k in [*shown, c]) + 2 * len(shown) <= width:
+            shown.append(c)
+    dropped = [c for c in order if c not in shown]
+    widths = {c: comfortable(c) for c in shown}
+    if len(shown) == 1:
+        widths[shown[0]] = min(natural(shown[0]), width)
+    spare = width - sum(widths.values()) - 2 * (len(shown) - 1)
+    while spare > 0:
+        wanting = [c for c in shown if natural(c) > widths[c]]
+        if not wanting:
+            break
+        for c in wanting:
+            if spare <= 0:
+                break
+            widths[c] += 1
+            spare -= 1
+    shown = [c for c in columns if c in shown]  # the frame's order on the page
+
+    def line(parts: list[list[str]], i: int) -> str:
+        return "  ".join((p[i] if i < len(p) else "").ljust(widths[c]) for c, p in zip(shown, parts,
+                                                                                        strict=True)).rstrip()
+
+    def block(texts: list[str]) -> list[str]:
+        parts = [_wrap(t, widths[c]) for c, t in zip(shown, texts, strict=True)]
+        return [line(parts, i) for i in range(max(map(len, parts)))]
+
+    out = block([labels[c] for c in shown])
+    out.append("  ".join("-" * widths[c] for c in shown))
+    rows = [block([cells[c][i] for c in shown]) for i in range(len(frame))]
+    spaced = any(len(r) > 1 for r in rows)
+    for number, row in enumerate(rows):
+        if spaced and number:
+            out.append("")
+        out.extend(row)
+    if dropped:
+        names = ", ".join(labels[c] for c in dropped)
+        out.append(_paragraph(f"({len(dropped)} column{'' if len(dropped) == 1 else 's'} left out to fit {width} "
+                              f"characters: {names}; --format markdown shows every column)", width).rstrip("\n"))
+    return "\n".join(out) + "\n"
+
+
+def _paragraph(text: str, width: int, indent: str = "") -> str:
+    return textwrap.fill(" ".join(text.split()), width, subsequent_indent=indent, break_on_hyphens=False) + "\n"
 
 
 def _problems(reader: str, path: Path, depends_on: list[Path], **kwargs) -> list:
@@ -185,7 +336,14 @@ def _cmd_table(args: argparse.Namespace) -> int:
         print(f"The value for `--columns` must name columns of {sorted(refs.columns)}, but {unknown} was passed.",
               file=sys.stderr)
         return EXIT_USAGE
-    sys.stdout.write(format_table(refs[columns], args.format))
+    if args.format == "text":
+        from .report import readable
+
+        keep = ["key", "first_author", "year", "title", "modality", "design", "finding", "journal", "population",
+                "participants", "comparator", "doi", "pmid", "unverified"]
+        sys.stdout.write(fit_table(readable(refs[columns]), output_width(args.width), keep=keep, whole=["key"]))
+    else:
+        sys.stdout.write(format_table(refs[columns], args.format))
     return EXIT_OK
 
 
@@ -287,8 +445,14 @@ def _add_locked(args: argparse.Namespace, refs_path: Path) -> int:
     for problem in result.warnings:
         print(f"warning: {problem}")
     verb = "added" if result.written else "would add"
-    for key in result.keys:
-        print(f"{verb} {key}")
+    if not result.written:  # a dry run shows what it would write, entry by entry
+        from .refsio import format_entry
+
+        for key, record in zip(result.keys, records.to_dict("records"), strict=True):
+            print(f"{verb} {key}\n\n{format_entry({**record, 'key': key})}")
+    else:
+        for key in result.keys:
+            print(f"{verb} {key}")
     summary = f"{verb} {len(result.keys)} entr{'y' if len(result.keys) == 1 else 'ies'} to {refs_path}"
     if result.backup:
         summary += f" (previous version kept as {result.backup})"
@@ -361,6 +525,26 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         sys.stdout.write(format_table(citations, "csv"))
         if claims is not None:
             sys.stdout.write("\n" + format_table(claims, "csv"))
+    elif args.format == "text":
+        width = output_width(args.width)
+        shown = citations.assign(score=citations["score"].round(2))
+        columns = ["printed_number", "key", "verdict", "best_match", "score", "wrong_fields", "resembles"]
+        sys.stdout.write("The article's printed citations, against the verified records\n\n")
+        sys.stdout.write(fit_table(shown[columns], width, keep=["printed_number", "verdict", "best_match",
+                                                                 "wrong_fields", "key", "score", "resembles"],
+                                   whole=["key", "best_match"]))
+        sys.stdout.write("\n")
+        for number, text in zip(citations["printed_number"], citations["explanation"], strict=True):
+            sys.stdout.write(_paragraph(f"[{number}] {text}", width, indent="    "))
+        if len(wrong):
+            sys.stdout.write("\nWrong fields: as printed, and as in the record\n\n")
+            sys.stdout.write(fit_table(wrong, width, whole=["key"]))
+        if claims is not None and len(claims):
+            table = claims[[c for c in claim_columns if c in claims.columns]]
+            sys.stdout.write("\nThe article's claims, against the evidence\n\n")
+            sys.stdout.write(fit_table(table, width, keep=["claim_id", "modality", "verdict", "outcome", "reason",
+                                                            "evidence_verdict", "certainty", "claimed_strength",
+                                                            "basis"]))
     else:
         shown = citations.assign(score=citations["score"].round(2))
         columns = ["printed_number", "key", "verdict", "best_match", "score", "wrong_fields", "resembles"]
@@ -398,11 +582,18 @@ def _base_folder(base: str, refs: Path, scratch: Path) -> Path:
     if not base or base.startswith("-") or any(ch.isspace() or not ch.isprintable() for ch in base):
         raise ValueError(f"The value for `--base` must be a folder or a git revision (a branch, tag or commit; "
                          f"not starting with '-'), but {base!r} was passed.")
-    top = subprocess.run([*_GIT, "-C", str(refs), "rev-parse", "--show-toplevel"], capture_output=True, text=True,
-                         stdin=subprocess.DEVNULL)
+    instead = (f"; to compare without git, pass the refs/ folder of the older version as --base "
+               f"(lbpevidence diff --base OLD/refs --refs {refs}), or run lbpevidence diff inside a git clone of the "
+               "repository")
+    try:
+        top = subprocess.run([*_GIT, "-C", str(refs), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:  # no git program at all
+        raise ValueError(f"The value for `--base` must be a folder or a git revision, but {base!r} was passed and "
+                         f"git is not installed{instead}.") from None
     if top.returncode != 0:
         raise ValueError(f"The value for `--base` must be a folder or a git revision, but {base!r} was passed "
-                         f"and {refs} is not inside a git repository.")
+                         f"and {refs} is not inside a git repository{instead}.")
     root = top.stdout.strip()
     commit = subprocess.run([*_GIT, "-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options",
                              f"{base}^{{commit}}"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -424,7 +615,12 @@ def _base_folder(base: str, refs: Path, scratch: Path) -> Path:
     if not found:
         raise ValueError(f"The value for `--base` must be a folder or a git revision holding {inside}/, "
                          f"but {base!r} was passed.")
+    (scratch / ".commit").write_text(sha, encoding="ascii")  # named in the diff's heading
     return scratch
+
+
+_COMPARED = ("every answer (treatment x outcome x population x comparison: its evidence, estimate, 95% CI, number "
+             "of studies, certainty and verdict), the studies of studies.bib and the rows of outcomes.csv")
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
@@ -433,6 +629,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from .errors import LbpEvidenceError
     from .paths import bundled_refs
     from .review import compare_reviews, diff_markdown, load_review
+    from .safety import markdown_safe
 
     refs = Path(args.refs) if args.refs else bundled_refs()
     if _refuse_unreadable(refs) or (Path(args.base).is_dir() and _refuse_unreadable(Path(args.base))):
@@ -440,15 +637,25 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="lbpevidence-base-") as scratch:
         try:
             base = _base_folder(args.base, refs, Path(scratch))
+            commit = (Path(scratch) / ".commit").read_text()[:10] if base != Path(args.base) else ""
+            described = (f"{args.base} (commit {commit}) of {refs.resolve()}" if commit
+                         else f"the folder {base.resolve()}")
             changes = compare_reviews(load_review(base), load_review(refs))
         except ValueError as exc:
             print(exc, file=sys.stderr)
             return EXIT_PROBLEMS if isinstance(exc, LbpEvidenceError) else EXIT_USAGE
+    current = f"the refs/ folder {refs.resolve()} as it is now"
     if args.format == "json":
-        print(json.dumps({name: json.loads(table.to_json(orient="records", force_ascii=False))
-                          for name, table in changes.items()}, indent=1, ensure_ascii=False))
+        payload = {name: json.loads(table.to_json(orient="records", force_ascii=False))
+                   for name, table in changes.items()}
+        payload["compared"] = {"base": described, "current": current, "what": _COMPARED}
+        print(json.dumps(payload, indent=1, ensure_ascii=False))
     else:
-        sys.stdout.write(diff_markdown(changes))
+        text = diff_markdown(changes)
+        heading, _, rest = text.partition("\n")
+        said = (f"Base: {markdown_safe(described)}.  \nCompared with: {markdown_safe(current)}.  \n"
+                f"What was compared: {_COMPARED}.")
+        sys.stdout.write(f"{heading}\n\n{said}\n{rest}")
     return EXIT_OK
 
 
@@ -466,8 +673,27 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     except LbpEvidenceError as exc:
         print(exc, file=sys.stderr)
         return EXIT_PROBLEMS
-    sys.stdout.write(format_table(headline_table(review), args.format))
+    if args.format == "text":
+        width = output_width(args.width)
+        sys.stdout.write(_paragraph(
+            "What the best evidence says, per treatment and outcome: the verdict, how sure (and who rated it), and "
+            "the effect on a 0–100 scale with its 95% CI (negative = less pain or disability than the comparison; "
+            "minimal important difference 15 for pain, 10 for disability).", width) + "\n")
+        keep = ["modality", "verdict", "effect_ci_0_100", "certainty_rated_by", "comparison", "population",
+                "studies", "participants", "window", "basis"]
+        table = headline_table(review, words=True)
+        for number, outcome in enumerate(table["outcome"].unique()):
+            rows = table[table["outcome"] == outcome].drop(columns="outcome")
+            sys.stdout.write(("\n" if number else "") + _paragraph(_OUTCOME_HEADINGS.get(outcome, outcome), width)
+                             + "\n")
+            sys.stdout.write(fit_table(rows, width, keep=keep))
+    else:
+        sys.stdout.write(format_table(headline_table(review), args.format))
     return EXIT_OK
+
+
+_OUTCOME_HEADINGS = {"pain": "Pain (effect on 0–100: negative = less pain)",
+                     "disability": "Back-related disability (effect on 0–100: negative = less disability)"}
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -505,29 +731,95 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_EXAMPLES = {
+    None: """examples:
+  lbpevidence summary                 what the evidence says, per treatment and outcome
+  lbpevidence report -o report        the HTML report: open report/index.html in a browser
+  lbpevidence validate refs/          check a copy of the reference table
+  lbpevidence COMMAND --help          the options of one command, with examples""",
+    "validate": """examples:
+  lbpevidence validate                       the bundled reference table
+  lbpevidence validate refs/studies.bib      one file
+  lbpevidence validate refs/ --format json   the problems as JSON""",
+    "table": """examples:
+  lbpevidence table                                 fitted to the terminal (100 characters in a pipe)
+  lbpevidence table --columns key,year,title        chosen columns
+  lbpevidence table --format csv > studies.csv      every column, for a spreadsheet""",
+    "add": """examples:
+  lbpevidence add pubmed.nbib --modality yoga --design rct --dry-run    show the entries, write nothing
+  lbpevidence add export.ris --refs refs/ --backup                      append, keep studies.bib.bak""",
+    "audit": """examples:
+  lbpevidence audit                          fitted to the terminal
+  lbpevidence audit --format markdown > audit.md""",
+    "diff": """examples:
+  lbpevidence diff                           the working copy of refs/ against the last commit (HEAD)
+  lbpevidence diff --base main               against the branch main
+  lbpevidence diff --base old/refs --refs refs   two folders, no git needed""",
+    "summary": """examples:
+  lbpevidence summary                        fitted to the terminal (100 characters in a pipe)
+  lbpevidence summary --width 80
+  lbpevidence summary --format csv > headline.csv""",
+    "report": """examples:
+  lbpevidence report -o report               then open report/index.html in a browser
+  lbpevidence report -o out --refs my-refs/  the report of a copy of the table""",
+}
+
+
+def _command(sub, name: str, help: str, description: str):
+    return sub.add_parser(name, help=help, description=description, epilog=_EXAMPLES[name],
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _width_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--width", type=_positive_width, metavar="N",
+                        help=f"characters per line of the text format (default: the terminal's width, or "
+                             f"{DEFAULT_WIDTH} when the output is not a terminal)")
+
+
+def _positive_width(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < _MIN_WIDTH:
+        raise argparse.ArgumentTypeError(f"must be a whole number of characters, at least {_MIN_WIDTH}, but {text!r} "
+                                         "was passed")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="lbpevidence", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="lbpevidence", description=__doc__.splitlines()[0], epilog=_EXAMPLES[None],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"lbpevidence {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    validate = sub.add_parser("validate", help="check a refs/ folder or one file; exit 1 on errors")
+    validate = _command(sub, "validate", "check a refs/ folder or one file; exit 1 on errors",
+                        "Check a refs/ folder (or one .bib or .csv file) against the rules of the reference table. "
+                        "Exit 0 when clean, 1 with problems (one per line: file:line key field: found, expected).")
     validate.add_argument("path", nargs="?", help="refs/ folder, .bib or .csv (default: the bundled refs/)")
     validate.add_argument("--format", choices=["text", "json"], default="text")
     validate.add_argument("--schema", choices=["studies", "printed", "bibliography"],
                           help="rules for a .bib file (default: studies; article.bib: printed)")
     validate.set_defaults(func=_cmd_validate)
 
-    table = sub.add_parser("table", help="print the reference table")
+    formats = ["text", "markdown", "csv", "json"]
+    table = _command(sub, "table", "print the reference table",
+                     "Print the reference table (studies.bib), one row per publication. The text format fits the "
+                     "terminal; markdown, csv and json keep every column at full width, for files.")
     table.add_argument("path", nargs="?", help="studies.bib or refs/ folder (default: the bundled refs/)")
-    table.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
+    table.add_argument("--format", choices=formats, default="text")
     table.add_argument("--columns", help="comma-separated columns (default: a readable selection)")
     table.add_argument("--schema", choices=["studies", "printed", "bibliography"])
+    _width_option(table)
     table.set_defaults(func=_cmd_table)
 
-    add = sub.add_parser("add", help="import records from a .bib/.ris/.nbib export into studies.bib")
+    add = _command(sub, "add", "import records from a .bib/.ris/.nbib export into studies.bib",
+                   "Import records from a PubMed (.nbib), RIS or BibTeX export, refuse duplicates (unless --force), "
+                   "check them with the table's rules and append them to studies.bib, all or nothing. With "
+                   "--dry-run, show the entries that would be written and write nothing.")
     add.add_argument("file", help="the export: BibTeX .bib, RIS .ris, PubMed .nbib (or MEDLINE .txt)")
     add.add_argument("--refs", help="studies.bib or refs/ folder to append to (default: the bundled refs/)")
     add.add_argument("--format", choices=["bibtex", "ris", "medline"], help="format of FILE (default: detected)")
@@ -543,24 +835,42 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--verified", metavar="DATE", help="date checked against the source, YYYY-MM-DD")
     add.add_argument("--force", action="store_true", help="add duplicates and possible duplicates too")
     add.add_argument("--backup", action="store_true", help="keep the previous studies.bib as studies.bib.bak")
-    add.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    add.add_argument("--dry-run", action="store_true", help="show the entries that would be written; write nothing")
     add.set_defaults(func=_cmd_add)
 
-    audit = sub.add_parser("audit", help="audit the article's printed citations (and its claims); exit 0 unless "
-                                         "the input is invalid")
+    audit = _command(sub, "audit", "audit the article's printed citations (and its claims); exit 0 unless the input "
+                                   "is invalid",
+                     "Compare the article's printed citations with the verified records, field by field, and its "
+                     "claims with the evidence. Exit 0 whatever the verdicts; 1 only on invalid input.")
     audit.add_argument("path", nargs="?", help="article.bib or refs/ folder (default: the bundled refs/)")
-    audit.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
+    audit.add_argument("--format", choices=formats, default="text")
+    _width_option(audit)
     audit.set_defaults(func=_cmd_audit)
-    diff = sub.add_parser("diff", help="how pooled estimates, certainty and verdicts moved since a base version")
+
+    diff = _command(sub, "diff", "how pooled estimates, certainty and verdicts moved since a base version",
+                    "Compare the review of a refs/ folder with the review of a base version: every answer "
+                    "(treatment x outcome x population x comparison) whose estimate, certainty or verdict moved, and "
+                    "the studies and outcome rows that changed. The base is a git revision of the same refs/ "
+                    "folder (needs git and a clone) or another refs/ folder.")
     diff.add_argument("--base", default="HEAD", help="a git revision (default HEAD) or a refs/ folder to compare with")
     diff.add_argument("--refs", help="the refs/ folder to review (default: the bundled refs/)")
     diff.add_argument("--format", choices=["markdown", "json"], default="markdown")
     diff.set_defaults(func=_cmd_diff)
-    summary = sub.add_parser("summary", help="the headline: per modality and outcome, the verdict and how sure")
+
+    summary = _command(sub, "summary", "the headline: per treatment and outcome, the verdict and how sure",
+                       "Print the headline: per treatment and outcome (pain, disability), what the best evidence "
+                       "shows (the verdict), how sure (the certainty, and who rated it) and the effect on a 0-100 "
+                       "scale with its 95% CI. The text format fits the terminal; markdown, csv and json keep every "
+                       "column at full width, for files.")
     summary.add_argument("path", nargs="?", help="refs/ folder (default: the bundled refs/)")
-    summary.add_argument("--format", choices=["markdown", "csv", "json"], default="markdown")
+    summary.add_argument("--format", choices=formats, default="text")
+    _width_option(summary)
     summary.set_defaults(func=_cmd_summary)
-    report = sub.add_parser("report", help="execute the notebooks and write the HTML report (index.html)")
+
+    report = _command(sub, "report", "execute the notebooks and write the HTML report (index.html)",
+                      "Execute the review's notebooks on a refs/ folder and write the HTML report: index.html (the "
+                      "answer: the evidence map and one row per treatment) and one page per notebook. The pages are "
+                      "self-contained and open offline in any browser.")
     report.add_argument("-o", "--output", default="report", help="folder to write (default: ./report)")
     report.add_argument("--refs", help="refs/ folder to review (default: the bundled refs/)")
     report.set_defaults(func=_cmd_report)

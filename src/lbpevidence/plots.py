@@ -32,6 +32,7 @@ True
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -47,21 +48,39 @@ from matplotlib.patches import Patch, Polygon
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from .errors import check_choice, is_blank
-from .vocabulary import COMPARATOR_CLASSES, COMPARISON_LABELS, MODALITIES, OUTCOME_MIDS, OUTCOMES, to_0_100
+from .report import interval_text, strength_order
+from .vocabulary import (
+    COLUMN_LABELS,
+    COMPARATOR_CLASSES,
+    COMPARISON_LABELS,
+    MODALITIES,
+    OUTCOME_MIDS,
+    OUTCOMES,
+    POPULATION_GROUP_LABELS,
+    POPULATION_GROUPS,
+    VERDICTS,
+    WINDOW_LABELS,
+    to_0_100,
+)
 
 __all__ = [
+    "ANSWER_COLOURS",
     "BASIS_MARKERS",
     "CERTAINTY_COLOURS",
+    "CERTAINTY_DOTS",
     "MAP_STYLES",
     "ROB_COLOURS",
     "VERDICT_COLOURS",
     "analysis_effects",
+    "answer_map",
     "audit_chart",
     "evidence_map",
+    "figure_png",
     "forest_plot",
     "forest_plots",
     "funnel_plot",
     "headline_figure",
+    "rob_summary",
     "rob_traffic_light",
 ]
 
@@ -74,6 +93,18 @@ CERTAINTY_COLOURS = {"high": "#1a7837", "moderate": "#7fbc41", "low": "#f1a340",
 #: Risk-of-bias category -> colour (robvis colours; grey for trials nobody assessed).
 ROB_COLOURS = {"low": "#02c100", "some concerns": "#e2df07", "high": "#bf0000", "not assessed": "#bdbdbd"}
 _ROB_MARKERS = {"low": "o", "some concerns": "s", "high": "X", "not assessed": "o"}
+#: Verdict of an answer (lbpevidence.vocabulary.VERDICTS) -> colour: greens for benefit (darker = more
+#: important), blues for no important difference, oranges and reds for harm, greys where the evidence
+#: cannot tell or has no comparison (ColorBrewer PRGn/RdBu hues).
+ANSWER_COLOURS = {
+    "important benefit": "#1b7837", "benefit, possibly important": "#5aae61", "benefit below MID": "#a6dba0",
+    "no important difference": "#4393c3", "harm below MID": "#fdb863", "harm, possibly important": "#e66101",
+    "important harm": "#b2182b", "insufficient evidence": "#bababa", "benefit, size not judged": "#c2e699",
+    "harm, size not judged": "#fee0b6", "benefit reported, not quantified": "#e5f5e0",
+    "no benefit reported": "#d1e5f0", "no comparative estimate": "#f7f7f7",
+}
+#: GRADE certainty -> filled dots of four (GRADE's ⊕⊕⊕◯ notation).
+CERTAINTY_DOTS = {"high": 4, "moderate": 3, "low": 2, "very low": 1}
 #: Citation-audit verdict -> colour.
 VERDICT_COLOURS = {"verified": "#1a9850", "garbled": "#fdae61", "conflated": "#d73027", "not found": "#762a83"}
 #: Basis of a headline row -> marker.
@@ -160,6 +191,26 @@ def _certainty(value: object) -> str:
     return value if isinstance(value, str) and value in CERTAINTY_COLOURS else "not rated"
 
 
+def figure_png(figure: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes, the same on every run: Agg, ``dpi``, tight bounding box, no metadata.
+
+    No software version or date is written into the file, so a figure drawn twice gives the
+    same bytes (the report, docs/ and the image-comparison baselines rely on it). The figure
+    is closed afterwards.
+    """
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(figure, Figure):
+        raise TypeError(f"The value for `figure` must be a matplotlib Figure, but {type(figure).__name__} was passed.")
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 # --- pooled result ---------------------------------------------------------------------------------
 
 _RESULT_FIELDS = ("k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "method", "ci_method",
@@ -237,7 +288,10 @@ def _describe(rows: pd.DataFrame) -> str:
         detail += f" vs {COMPARISON_LABELS.get(comparator, comparator)}"
     window = one("window")
     if window:
-        detail += f", {window}"
+        detail += f", {WINDOW_LABELS.get(window, window)}"
+    population = one("population_group")
+    if population:
+        detail += f"; {POPULATION_GROUP_LABELS.get(population, population)} pain"
     if detail:
         parts.append(detail.strip())
     return ": ".join(parts)
@@ -446,12 +500,17 @@ def _row_labels(rows: pd.DataFrame, labels: str) -> list[str]:
 
 
 def analysis_effects(review: Any, modality: str, outcome: str, comparator_class: str = "inactive",
-                     window: str = "short-term", measure: str | None = None) -> tuple[pd.DataFrame, pd.Series | None]:
+                     window: str = "short-term", measure: str | None = None,
+                     population: str | None = None) -> tuple[pd.DataFrame, pd.Series | None]:
     """The trial rows of one analysis and its pooled row, from a :class:`~lbpevidence.review.Review`.
 
-    Returns ``(rows, pooled)``: the pooled trial rows (``level == "trial"``, ``pool``,
-    ``usable``) of that modality x outcome x comparator class x window (and measure) in
-    input order, and the matching row of ``review.pooled`` (None when there is none).
+    Returns ``(rows, pooled)``: the trial rows the review pools
+    (:func:`lbpevidence.grading.pooled_trials`: usable, ``pool`` yes, from an entry a page
+    identified, with a control group) of that modality x outcome x comparator class x window (and measure, and
+    population group: ``acute``, ``chronic`` or ``mixed``) in input order, and the matching
+    row of ``review.pooled`` (None when there is none). An analysis never pools across
+    population groups: give ``population`` whenever the trials of one comparison come from
+    more than one group, or the rows will not be the ones pooled.
 
     Examples
     --------
@@ -463,17 +522,24 @@ def analysis_effects(review: Any, modality: str, outcome: str, comparator_class:
     check_choice("modality", modality, list(MODALITIES))
     check_choice("outcome", outcome, list(OUTCOMES))
     check_choice("comparator_class", comparator_class, list(COMPARATOR_CLASSES))
-    eff = review.effects
+    from .grading import pooled_trials
+
+    eff = pooled_trials(review.effects, review.references)  # the rows meta_by pooled: usable, identified trials
     mask = ((eff["modality"] == modality) & (eff["outcome"] == outcome) & (eff["comparator_class"] == comparator_class)
-            & (eff["window"] == window) & (eff["level"] == "trial") & eff["pool"] & eff["usable"])
+            & (eff["window"] == window))
     if measure is not None:
         mask &= eff["measure"] == measure
+    if population is not None:
+        check_choice("population", population, sorted(set(POPULATION_GROUPS.values())))
+        mask &= eff["population_group"] == population
     rows = eff[mask]
     pooled = review.pooled
     match = pooled[(pooled["modality"] == modality) & (pooled["outcome"] == outcome)
                    & (pooled["comparator_class"] == comparator_class) & (pooled["window"] == window)]
     if measure is not None:
         match = match[match["measure"] == measure]
+    if population is not None:
+        match = match[match["population_group"] == population]
     return rows, (match.iloc[0] if len(match) else None)
 
 
@@ -507,7 +573,7 @@ def forest_plots(review: Any, modality: str, *, min_k: int = 2, rob: bool = True
     panels = []
     for _, row in chosen.iterrows():
         rows, _ = analysis_effects(review, modality, row["outcome"], row["comparator_class"], row["window"],
-                                   row["measure"])
+                                   row["measure"], row["population_group"])
         panels.append((rows, row))
     # Each panel: its rows at 0.3 in each, 0.8 in above (two title lines) and 0.8 in below (x label).
     heights = [0.3 * (len(rows) + (2 if _finite(row["pi_low"]) else 1) + 2) for rows, row in panels]
@@ -650,9 +716,10 @@ def evidence_map(verdicts: pd.DataFrame, ax: Axes | None = None, size: str = "st
     outcomes = [o for o in OUTCOMES if o in set(table["outcome"])] or ["pain", "disability"]
     if "primary" in table.columns:
         best = table[table["primary"].astype(bool)]
-    else:
+    else:  # the primary answers only: the headline's other comparisons would overwrite them cell by cell
         best = headline(table if "tier" in table.columns else answers(table), outcomes=outcomes) if len(table) \
-            else table
+            else table.assign(primary=[])
+        best = best[best["primary"].astype(bool)]
     cells = {(r["modality"], r["outcome"]): r for _, r in best.iterrows()}
     present = set(table["modality"])
     modalities = [m for m, spec in MODALITIES.items() if spec.in_article or m in present]
@@ -686,7 +753,7 @@ def evidence_map(verdicts: pd.DataFrame, ax: Axes | None = None, size: str = "st
         else:
             ax.scatter(xs, ys, s=sizes, marker=marker, facecolors="none", edgecolors=colours, linewidths=2.0,
                        gid=kind, label=label, zorder=3)
-    ax.set_xticks(range(len(outcomes)), outcomes, fontsize=9)
+    ax.set_xticks(range(len(outcomes)), [o.replace("-", " ").capitalize() for o in outcomes], fontsize=9)
     ax.xaxis.tick_top()
     ax.set_yticks([-i for i in range(len(modalities))], [_modality_label(m) for m in modalities], fontsize=9)
     ax.set_xlim(-0.6, len(outcomes) - 0.4)
@@ -709,6 +776,207 @@ def evidence_map(verdicts: pd.DataFrame, ax: Axes | None = None, size: str = "st
     ax.legend(handles=[*style_handles, *colour_handles, *size_handles], loc="upper left", bbox_to_anchor=(1.02, 1.0),
               fontsize=8, frameon=False, labelspacing=1.0, borderaxespad=0.0)
     ax.set_title(f"Evidence map: marker size = {unit}, colour = certainty", fontsize=10, loc="left", pad=24)
+    return ax
+
+
+# --- the answer map ---------------------------------------------------------------------------------------
+
+
+def answer_map(headline: pd.DataFrame, ax: Axes | None = None, *,
+               outcomes: Sequence[str] = ("pain", "disability")) -> Axes:
+    """The review's answer in one figure: treatment x outcome, colour = verdict, dots = certainty.
+
+    Parameters
+    ----------
+    headline : DataFrame
+        :attr:`Review.headline <lbpevidence.review.Review>`; its primary answers are drawn.
+    ax : Axes, optional
+    outcomes : list of str
+        One column per outcome.
+
+    Returns
+    -------
+    Axes
+        One row per treatment, strongest evidence first (:func:`lbpevidence.report.strength_order`,
+        the order of the index page's table). Each cell holds four dots, as many of them filled
+        as the GRADE certainty has levels (:data:`CERTAINTY_DOTS`: four for high, one for very
+        low), all coloured by the verdict (:data:`ANSWER_COLOURS`); beside them the effect on
+        0-100 with its 95% CI (as printed by its source) and the verdict, and below, in grey,
+        the comparison and the population. Cells with no estimate say so.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import lbpevidence as lbp
+    >>> ax = answer_map(lbp.load_review().headline)
+    >>> [t.get_text() for t in ax.get_yticklabels()][:2]
+    ['Exercise therapy', 'Spinal manipulation / chiropractic']
+    >>> answer_map(lbp.load_review().headline, outcomes=["pain", "mood"])
+    Traceback (most recent call last):
+    ...
+    ValueError: The value for `outcomes` must be one of ['pain', 'disability', 'responder', 'recurrence', \
+'global-improvement', 'quality-of-life', 'adverse-events', 'medication-use'], but 'mood' was passed.
+    """
+    for outcome in outcomes:
+        check_choice("outcomes", outcome, list(OUTCOMES))
+    table = _check_frame("headline", headline, ["modality", "outcome", "verdict", "certainty", "tier",
+                                                "estimate_0_100", "ci_low_0_100", "ci_high_0_100",
+                                                "comparator_class", "population"])
+    primary = table[table["primary"].astype(bool)] if "primary" in table.columns else table
+    order = strength_order(primary) if len(primary) else []
+    cells = {(r["modality"], r["outcome"]): r for r in primary.to_dict("records")}
+    n, m = len(order), len(outcomes)
+    width, height = 2.6 + 4.8 * m, 2.2 + 0.46 * max(n, 1)
+    created = ax is None
+    ax = _new_axes(ax, (width, height))
+    if created:  # room for the treatment names (left), the headings (top) and the legend (bottom)
+        ax.figure.subplots_adjust(left=2.45 / width, right=1 - 0.05 / width, top=1 - 0.75 / height,
+                                  bottom=1.25 / height)
+    filled: dict[str, list] = {"x": [], "y": [], "c": []}
+    empty: dict[str, list] = {"x": [], "y": []}
+    for i, modality in enumerate(order):
+        y = -i
+        for j, outcome in enumerate(outcomes):
+            row = cells.get((modality, outcome))
+            if row is None:
+                ax.text(j + 0.03, y, "no evidence in the table", va="center", fontsize=7.5, color="#777777",
+                        style="italic", gid="answer-none")
+                continue
+            colour = ANSWER_COLOURS.get(row["verdict"], "#bababa")
+            level = CERTAINTY_DOTS.get(row["certainty"], 0)
+            for d in range(4):
+                x = j + 0.03 + 0.032 * d
+                if d < level:
+                    filled["x"].append(x)
+                    filled["y"].append(y)
+                    filled["c"].append(colour)
+                else:
+                    empty["x"].append(x)
+                    empty["y"].append(y)
+            rebuilt = row.get("basis") == "published review" and not bool(row.get("ci_as_printed", True))
+            effect = interval_text(row["estimate_0_100"], row["ci_low_0_100"], row["ci_high_0_100"],
+                                   rebuilt=rebuilt)
+            line = f"{effect}  {row['verdict']}" if effect else f"no estimate: {row['verdict']}"
+            ax.text(j + 0.16, y + 0.16, _literal(line), va="center", fontsize=8.5, color="#222222",
+                    gid="answer-effect")
+            context = f"{row['certainty']} certainty"
+            if row["comparator_class"] not in ("any", "none"):
+                context += f"; vs {COMPARISON_LABELS.get(row['comparator_class'], row['comparator_class'])}"
+            if row["population"] not in ("any", ""):
+                context += f"; {POPULATION_GROUP_LABELS.get(row['population'], row['population'])}"
+            ax.text(j + 0.16, y - 0.01, _literal("\n".join(textwrap.wrap(context, 78))), va="top", fontsize=7,
+                    color="#555555", linespacing=1.15, gid="answer-context")
+    ax.scatter(filled["x"], filled["y"], s=42, c=filled["c"] or None, edgecolors="#333333", linewidths=0.6,
+               zorder=3, gid="certainty-filled")
+    ax.scatter(empty["x"], empty["y"], s=42, facecolors="white", edgecolors="#999999", linewidths=0.6, zorder=3,
+               gid="certainty-empty")
+    for i in range(1, n):
+        ax.axhline(-i + 0.5, color="#e5e5e5", linewidth=0.6, zorder=0)
+    for j in range(1, m):
+        ax.axvline(j - 0.02, color="#cccccc", linewidth=0.8, zorder=0)
+    ax.set_xlim(0, m)
+    ax.set_ylim(-max(n, 1) + 0.45, 0.6)
+    ax.set_xticks([j + 0.03 for j in range(m)],
+                  [COLUMN_LABELS.get(f"{o}_0_100", f"{o}, 0–100") + " (95% CI)" for o in outcomes],
+                  fontsize=10, ha="left", fontweight="bold")
+    ax.xaxis.tick_top()
+    ax.set_yticks([-i for i in range(n)], [_modality_label(t) for t in order], fontsize=9.5)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    present = [v for v in VERDICTS if v in set(primary["verdict"])]
+    verdict_handles = [Patch(facecolor=ANSWER_COLOURS.get(v, "#bababa"), edgecolor="#333333", label=v)
+                       for v in present]
+    certainty_handles = [tuple(Line2D([], [], linestyle="none", marker="o", markersize=6.5,
+                                      markerfacecolor="#777777" if d < dots else "white",
+                                      markeredgecolor="#333333" if d < dots else "#999999", markeredgewidth=0.6)
+                               for d in range(4)) for dots in CERTAINTY_DOTS.values()]
+    from matplotlib.legend_handler import HandlerTuple
+
+    legend = ax.legend(handles=[*verdict_handles, *certainty_handles],
+                       labels=[*present, *(f"{c} certainty" for c in CERTAINTY_DOTS)],
+                       handler_map={tuple: HandlerTuple(ndivide=None, pad=0.1)}, loc="upper left",
+                       bbox_to_anchor=(0.0, -0.01), ncol=4, fontsize=8, frameon=False, handlelength=4.2,
+                       title="colour: verdict (where the 95% CI lies against no effect and the MID); "
+                             "dots: certainty of the evidence (GRADE)", title_fontsize=8)
+    legend._legend_box.align = "left"
+    ax.set_title("The answer: effect on a 0–100 scale (95% CI), negative = less pain or disability; "
+                 "MID 15 (pain), 10 (disability)", loc="left", fontsize=9, pad=26, color="#333333")
+    return ax
+
+
+# --- risk of bias, summarised --------------------------------------------------------------------------------
+
+
+def rob_summary(trials: pd.DataFrame, ax: Axes | None = None, *, by: str | None = "modality") -> Axes:
+    """Risk of bias as a robvis-style summary: how many trials are at low, some concerns, high risk, or not assessed.
+
+    Parameters
+    ----------
+    trials : DataFrame
+        One row per trial (and group): ``key``, ``category`` (low / some concerns / high /
+        not assessed) and the ``by`` column; :func:`lbpevidence.report.headline_trials` gives
+        the trials behind the headline.
+    ax : Axes, optional
+    by : str or None
+        A column to split the trials by (one bar each, under a bar for all trials), or None
+        for one bar.
+
+    Returns
+    -------
+    Axes
+        Stacked horizontal bars of trial counts, coloured as :data:`ROB_COLOURS`; each
+        segment is labelled with its count, so trials no one assessed are counted, not listed.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> trials = pd.DataFrame({"key": ["a", "b", "c"], "modality": ["yoga", "yoga", "heat"],
+    ...                        "category": ["low", "not assessed", "high"]})
+    >>> ax = rob_summary(trials)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['All trials (3)', 'Yoga (2)', 'Superficial heat (1)']
+    """
+    table = _check_frame("trials", trials, ["key", "category"])
+    if by is not None:
+        check_choice("by", by, [c for c in table.columns if c not in ("key", "category")])
+    unknown = sorted(set(table["category"]) - set(ROB_COLOURS))
+    if unknown:
+        raise ValueError(f"The value for `trials` must have categories in {list(ROB_COLOURS)}, but {unknown} "
+                         "was passed.")
+    groups = [("All trials", table.drop_duplicates("key"))]
+    if by is not None:
+        rank = {t: i for i, t in enumerate(MODALITIES)}
+        values = sorted(table[by].dropna().unique(), key=lambda v: (rank.get(v, 99), str(v)))
+        groups += [(_modality_label(v) if by == "modality" else _literal(str(v)), table[table[by] == v])
+                   for v in values]
+    n = len(groups)
+    ax = _new_axes(ax, (9.0, 1.5 + 0.38 * n))
+    for category, colour in ROB_COLOURS.items():
+        lefts = [int(g["category"].isin([c for c in ROB_COLOURS if list(ROB_COLOURS).index(c)
+                                         < list(ROB_COLOURS).index(category)]).sum()) for _, g in groups]
+        counts = [int((g["category"] == category).sum()) for _, g in groups]
+        ax.barh([-i for i in range(n)], counts, left=lefts, color=colour, edgecolor="white", height=0.62,
+                label=category, gid=f"rob-summary-{category}")
+        for i, (left, count) in enumerate(zip(lefts, counts, strict=True)):
+            if count:
+                ax.text(left + count / 2, -i, str(count), ha="center", va="center", fontsize=8,
+                        color="white" if category in ("high", "low") else "#222222", gid="rob-count")
+    ax.set_yticks([-i for i in range(n)], [f"{name} ({len(g)})" for name, g in groups], fontsize=9)
+    ax.set_xlabel("Trials", fontsize=9)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="y", length=0)
+    total = groups[0][1]
+    missing = int((total["category"] == "not assessed").sum())
+    ax.set_title(f"Risk of bias of {len(total)} trials: {len(total) - missing} assessed, {missing} not assessed "
+                 "(counted as unclear)", loc="left", fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, title="risk of bias",
+              title_fontsize=8)
     return ax
 
 

@@ -24,8 +24,10 @@ import difflib
 from dataclasses import dataclass, replace
 
 __all__ = [
+    "BASIS_LABELS",
     "CERTAINTY_LEVELS",
     "CERTAINTY_VERBS",
+    "COLUMN_LABELS",
     "COMPARATORS",
     "COMPARISON_LABELS",
     "DATA_TYPES",
@@ -34,6 +36,7 @@ __all__ = [
     "FINDINGS",
     "GRADE_DOMAINS",
     "INSTRUMENTS",
+    "MEASURE_LABELS",
     "MID_RULE",
     "MID_SOURCE",
     "MODALITIES",
@@ -49,6 +52,7 @@ __all__ = [
     "TYPICAL_SD_0_100",
     "TYPICAL_SD_SOURCE",
     "VERDICTS",
+    "WINDOW_LABELS",
     "Comparator",
     "Design",
     "Instrument",
@@ -56,6 +60,7 @@ __all__ = [
     "Term",
     "TimeWindow",
     "Verdict",
+    "column_label",
     "mid_for",
     "resolve",
     "scale_limit",
@@ -573,6 +578,79 @@ COMPARISON_LABELS: dict[str, str] = {
     "inactive": "usual care / no treatment", "sham": "sham or placebo", "active": "other active treatment",
     "mixed": "no treatment, usual care or placebo (mixed)", "none": "no control group", "any": "any comparator",
 }
+
+
+#: Short names of the follow-up windows (:data:`TIME_WINDOWS`), for tables and figures.
+WINDOW_LABELS: dict[str, str] = {
+    "immediate": "immediate (up to 1 week)", "short-term": "short term (up to 3 months)",
+    "intermediate": "intermediate (3 to 12 months)", "long-term": "long term (over 12 months)",
+    "unspecified": "not stated", "any": "any",
+}
+
+#: Effect measures in words, before a number on that scale ("SMD −0.2"); effects on ratio scales are
+#: analysed as logarithms (lbpevidence.effects), and their tables say so.
+MEASURE_LABELS: dict[str, str] = {
+    "MD100": "MD on 0–100", "MD": "MD (instrument units)", "SMD": "SMD", "RR": "log RR", "OR": "log OR",
+    "RD": "RD",
+}
+
+#: What an answer rests on (the ``basis`` of a candidate), in words for readers.
+BASIS_LABELS: dict[str, str] = {
+    "published review": "published review", "pooled": "our meta-analysis", "single trial": "single trial",
+    "study-level only, not pooled": "studies' conclusions only", "non-comparative": "no control group",
+}
+
+#: Column headings of every table a reader sees (report pages, notebooks, ``lbpevidence summary``):
+#: the columns of the library's tables, in words, with the scale where a number has one. A column
+#: missing here is shown by :func:`column_label` with its underscores as spaces, never as a raw name.
+COLUMN_LABELS: dict[str, str] = {
+    # the answer and the headline
+    "modality": "Treatment", "outcome": "Outcome", "population": "Population", "comparison": "Compared with",
+    "comparator_class": "Compared with", "verdict": "Verdict", "certainty": "Certainty", "rated_by": "Rated by",
+    "certainty_rated_by": "Certainty (who rated it)", "effect_0_100": "Effect, 0–100",
+    "effect_ci_0_100": "Effect, 0–100 (95% CI)", "ci_low_0_100": "95% CI from, 0–100",
+    "ci_high_0_100": "95% CI to, 0–100", "pain_0_100": "Pain, 0–100", "disability_0_100": "Disability, 0–100",
+    "mid": "MID, 0–100", "window": "Follow-up", "studies": "Studies", "k": "Studies",
+    "participants": "Participants", "basis": "Evidence", "statement": "In plain words", "tier": "Strength",
+    "meaning": "Meaning", "links": "Details",
+    # analyses
+    "measure": "Scale", "estimate": "Estimate", "ci_low": "95% CI from", "ci_high": "95% CI to",
+    "estimate_ci": "Pooled effect (95% CI)", "prediction_interval": "95% prediction interval",
+    "pi_low": "95% PI from", "pi_high": "95% PI to", "tau2": "τ²", "i2": "I² (%)", "note": "Note",
+    "effect": "Effect (95% CI)", "effect_scale": "Effect (95% CI), as analysed", "reasons": "Why this certainty",
+    # the reference table
+    "key": "Key", "first_author": "First author", "year": "Year", "title": "Title", "journal": "Journal",
+    "design": "Design", "comparator": "Comparator", "finding": "Authors' conclusion",
+    "unverified": "Not confirmed by a source", "entries": "Publications", "trials": "Trials", "reviews": "Reviews",
+    "guidelines": "Guidelines", "outcome_rows": "Outcome rows", "pooled_trials": "Trials pooled",
+    "unverified_entries": "Entries with an unconfirmed field", "study": "Study", "instrument": "Instrument",
+    "level": "Level", "data_type": "Data", "yi": "Effect", "yi_ci_low": "95% CI from", "yi_ci_high": "95% CI to",
+    "pool": "Pooled", "usable": "Usable", "problem": "Problem", "message": "Problem", "severity": "Severity",
+    # risk of bias
+    "rob": "RoB 2 overall", "pedro": "PEDro total (of 10)", "category": "Risk of bias", "source": "Read on",
+    "judged_from": "Judged from",
+    # the article
+    "printed_number": "Printed no.", "best_match": "Record meant (or nearest)", "score": "Match (0–1)",
+    "wrong_fields": "Fields printed wrong", "explanation": "Explanation", "corrections": "Corrections",
+    "sources": "Fields resemble", "resembles": "Resembles", "claim_id": "Claim",
+    "claimed_direction": "Claimed direction", "claimed_strength": "Claimed strength", "citation": "Citation",
+    "reason": "Why", "evidence_verdict": "Verdict of the evidence",
+}
+
+
+def column_label(column: str) -> str:
+    """The heading of ``column`` in every table a reader sees: :data:`COLUMN_LABELS`, else words.
+
+    Examples
+    --------
+    >>> column_label("effect_0_100"), column_label("k"), column_label("some_new_column")
+    ('Effect, 0–100', 'Studies', 'Some new column')
+    """
+    if column in COLUMN_LABELS:
+        return COLUMN_LABELS[column]
+    text = str(column).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
 
 
 def statement(verdict: str, certainty: str, treatment: str, outcome: str, comparison: str) -> str:
