@@ -104,11 +104,10 @@ PUBLIC_API = {
         'stale_temporary_files'
     ],
     "lbpevidence.report": [
-        'answer_table', 'AnswerTable', 'assessed_trials', 'build_report', 'certainty_text', 'display_table',
-        'execute_notebook', 'execute_notebooks', 'headline_table', 'headline_trials', 'index_page', 'interval_text',
-        'Note', 'NOTEBOOKS', 'notebooks_dir', 'number_text', 'outcome_rows', 'pooled_table', 'readable', 'REFS_ENV',
-        'refs_path', 'render_html', 'single_trials', 'small_study_effects', 'strength_order', 'study_labels',
-        'summary_of_findings', 'Table', 'verdict_legend'
+        'answer_table', 'AnswerTable', 'assessed_trials', 'build_report', 'display_table', 'execute_notebook',
+        'execute_notebooks', 'headline_table', 'headline_trials', 'index_page', 'Note', 'NOTEBOOKS', 'notebooks_dir',
+        'outcome_rows', 'pooled_table', 'readable', 'REFS_ENV', 'refs_path', 'render_html', 'single_trials',
+        'small_study_effects', 'strength_order', 'study_labels', 'summary_of_findings', 'Table', 'verdict_legend'
     ],
     "lbpevidence.review": [
         'ANALYSIS', 'compare_reviews', 'coverage', 'diff_markdown', 'load_review', 'Review', 'review_effects'
@@ -123,13 +122,13 @@ PUBLIC_API = {
         'is_doi', 'LIST_FIELDS', 'MIRROR_HOSTS', 'mirror_kind', 'normalise_doi', 'PRINTED_FIELDS', 'SCHEMAS'
     ],
     "lbpevidence.vocabulary": [
-        'BASIS_LABELS', 'CERTAINTY_LEVELS', 'CERTAINTY_VERBS', 'column_label', 'COLUMN_LABELS', 'Comparator',
-        'COMPARATORS', 'COMPARISON_LABELS', 'DATA_TYPES', 'Design', 'DESIGNS', 'EFFECT_TYPES', 'FINDINGS',
-        'GRADE_DOMAINS', 'Instrument', 'INSTRUMENTS', 'MEASURE_LABELS', 'mid_for', 'MID_RULE', 'MID_SOURCE',
-        'MODALITIES', 'Modality', 'OUTCOME_MIDS', 'OUTCOME_WORDS', 'OUTCOMES', 'POPULATION_GROUP_LABELS',
-        'POPULATION_GROUPS', 'POPULATIONS', 'resolve', 'ROB_JUDGEMENTS', 'scale_limit', 'SIGN_CONVENTIONS',
-        'statement', 'Term', 'time_window', 'TIME_WINDOWS', 'TimeWindow', 'to_0_100', 'TYPICAL_SD_0_100',
-        'TYPICAL_SD_SOURCE', 'Verdict', 'VERDICTS', 'vocabulary', 'WINDOW_LABELS'
+        'BASIS_LABELS', 'CERTAINTY_LEVELS', 'certainty_text', 'CERTAINTY_VERBS', 'column_label', 'COLUMN_LABELS',
+        'Comparator', 'COMPARATORS', 'COMPARISON_LABELS', 'DATA_TYPES', 'Design', 'DESIGNS', 'EFFECT_TYPES', 'FINDINGS',
+        'GRADE_DOMAINS', 'Instrument', 'INSTRUMENTS', 'interval_text', 'MEASURE_LABELS', 'mid_for', 'MID_RULE',
+        'MID_SOURCE', 'MODALITIES', 'Modality', 'number_text', 'OUTCOME_MIDS', 'OUTCOME_WORDS', 'OUTCOMES',
+        'POPULATION_GROUP_LABELS', 'POPULATION_GROUPS', 'POPULATIONS', 'resolve', 'ROB_JUDGEMENTS', 'scale_limit',
+        'SIGN_CONVENTIONS', 'statement', 'Term', 'time_window', 'TIME_WINDOWS', 'TimeWindow', 'to_0_100',
+        'TYPICAL_SD_0_100', 'TYPICAL_SD_SOURCE', 'Verdict', 'VERDICTS', 'vocabulary', 'WINDOW_LABELS'
     ],
 }
 

@@ -23,7 +23,7 @@ import lbpevidence as lbp
 from conftest import REPO
 from lbpevidence import report
 from lbpevidence.cli import main
-from lbpevidence.vocabulary import column_label
+from lbpevidence.vocabulary import REBUILT_MARK, column_label
 
 SCRIPT_TITLE = "<script>alert('lbpevidence-xss')</script> Exercise therapy for chronic low back pain"
 ESCAPED_TITLE = "&lt;script&gt;alert('lbpevidence-xss')&lt;/script&gt; Exercise therapy"
@@ -231,24 +231,7 @@ def test_published_estimates_are_shown_with_the_ci_they_printed():
     hayden = table[(table["modality"] == "Exercise therapy") & (table["outcome"] == "disability")
                    & (table["certainty_rated_by"].str.contains("Hayden 2021"))]
     assert "−7 (−8 to −5)" in set(hayden["effect_ci_0_100"])
-    assert report.REBUILT_MARK not in "".join(table["effect_ci_0_100"])  # every published CI here was printed
-
-
-def test_a_rebuilt_interval_is_marked():
-    row = {"basis": "published review", "ci_as_printed": False}
-    assert report._rebuilt(row) and not report._rebuilt({**row, "ci_as_printed": True})
-    assert not report._rebuilt({"basis": "pooled", "ci_as_printed": False})  # our own analysis: computed, not rebuilt
-    assert report.interval_text(-2.5, -4.0, -1.0, rebuilt=True).endswith(report.REBUILT_MARK)
-
-
-@pytest.mark.parametrize(("values", "text"), [
-    ((-15.0, -18.0, -12.0), "−15 (−18 to −12)"),
-    ((-10.26, -17.11, -3.4), "−10.3 (−17.1 to −3.4)"),
-    ((-3.54, -7.08, 0.0), "−3.5 (−7.1 to 0.0)"),
-    ((-10.1, -20.1, -0.04), "−10.1 (−20.1 to −0.04)"),  # never '−0.0' for an interval that excludes 0
-])
-def test_interval_text(values, text):
-    assert report.interval_text(*values) == text
+    assert REBUILT_MARK not in "".join(table["effect_ci_0_100"])  # every published CI here was printed
 
 
 def test_headline_words_agree_with_the_numbers():

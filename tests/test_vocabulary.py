@@ -9,7 +9,10 @@ from lbpevidence.vocabulary import (
     MID_SOURCE,
     MODALITIES,
     OUTCOME_MIDS,
+    REBUILT_MARK,
     TIME_WINDOWS,
+    interval_text,
+    is_rebuilt,
     resolve,
     time_window,
     vocabulary,
@@ -72,3 +75,24 @@ def test_instrument_mids_are_the_outcome_mids_rescaled():
 def test_higher_is_better_instruments_are_marked():
     assert {t for t, i in INSTRUMENTS.items() if not i.lower_is_better} == {
         "pain-relief-0-5", "sf36-bodily-pain", "hfaq-0-100", "responders", "global-improvement-smd"}
+
+
+# --- numbers as readers see them ------------------------------------------------------------------------
+
+
+def test_a_rebuilt_interval_is_marked():
+    row = {"basis": "published review", "ci_as_printed": False}
+    assert is_rebuilt(row) and not is_rebuilt({**row, "ci_as_printed": True})
+    assert not is_rebuilt({"basis": "pooled", "ci_as_printed": False})  # our own analysis: computed, not rebuilt
+    assert interval_text(-2.5, -4.0, -1.0, rebuilt=True).endswith(REBUILT_MARK)
+
+
+@pytest.mark.parametrize(("values", "text"), [
+    ((-15.0, -18.0, -12.0), "−15 (−18 to −12)"),
+    ((-10.26, -17.11, -3.4), "−10.3 (−17.1 to −3.4)"),
+    ((-3.54, -7.08, 0.0), "−3.5 (−7.1 to 0.0)"),
+    ((-10.1, -20.1, -0.04), "−10.1 (−20.1 to −0.04)"),  # never '−0.0' for an interval that excludes 0
+])
+def test_interval_text(values, text):
+    assert interval_text(*values) == text
+

@@ -48,7 +48,7 @@ from matplotlib.patches import Patch, Polygon
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from .errors import check_choice, is_blank
-from .report import interval_text, strength_order
+from .report import strength_order
 from .vocabulary import (
     COLUMN_LABELS,
     COMPARATOR_CLASSES,
@@ -60,6 +60,9 @@ from .vocabulary import (
     POPULATION_GROUPS,
     VERDICTS,
     WINDOW_LABELS,
+    finite,
+    interval_text,
+    is_rebuilt,
     to_0_100,
 )
 
@@ -162,13 +165,6 @@ def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     return ax
 
 
-def _finite(value: object) -> bool:
-    try:
-        return value is not None and math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _modality_label(term: str) -> str:
     return MODALITIES[term].label if term in MODALITIES else _literal(str(term))
 
@@ -241,9 +237,9 @@ def _result_dict(result: object, rows: pd.DataFrame) -> dict[str, Any]:
         result = result.iloc[0]
     if isinstance(result, pd.Series | dict):
         out = {name: result.get(name) for name in _RESULT_FIELDS}
-        if not _finite(out.get("estimate")):
+        if not finite(out.get("estimate")):
             k = out.get("k")
-            k = int(k) if _finite(k) else int(_usable(rows).sum())
+            k = int(k) if finite(k) else int(_usable(rows).sum())
             out.update(k=k, estimate=float("nan"), note=out.get("note") or f"k={k}: not pooled")
         return out
     raise TypeError("The value for `result` must be a MetaResult, a pooled row (Series or one-row DataFrame) or "
@@ -251,13 +247,13 @@ def _result_dict(result: object, rows: pd.DataFrame) -> dict[str, Any]:
 
 
 def _methods_text(res: dict[str, Any]) -> str:
-    if not _finite(res.get("estimate")):
+    if not finite(res.get("estimate")):
         return f"Not pooled ({res.get('note') or 'no estimate'})"
     method = str(res.get("method") or "")
     ci_method = str(res.get("ci_method") or "")
     model = "Fixed effect" if method == "FE" else f"Random effects ({_METHOD_LABELS.get(method, method)})"
     ci = _CI_LABELS.get(ci_method, ci_method)
-    if ci_method == "hksj" and _finite(res.get("ci_df")):
+    if ci_method == "hksj" and finite(res.get("ci_df")):
         ci += f", t with {float(res['ci_df']):g} df"
     text = f"{model}; 95% CI: {ci}"
     if _has_pi(res):
@@ -266,8 +262,8 @@ def _methods_text(res: dict[str, Any]) -> str:
 
 
 def _has_pi(res: dict[str, Any]) -> bool:
-    return (res.get("method") != "FE" and _finite(res.get("estimate")) and _finite(res.get("pi_low"))
-            and _finite(res.get("pi_high")))
+    return (res.get("method") != "FE" and finite(res.get("estimate")) and finite(res.get("pi_low"))
+            and finite(res.get("pi_high")))
 
 
 def _describe(rows: pd.DataFrame) -> str:
@@ -366,8 +362,8 @@ def forest_plot(effects: pd.DataFrame, result: object = None, *, ax: Axes | None
     if rob is not None:
         _check_frame("rob", rob, ["key", "category"])
     res = _result_dict(result, rows)
-    pooled = _finite(res.get("estimate"))
-    tau2 = float(res["tau2"]) if _finite(res.get("tau2")) and res.get("method") != "FE" else 0.0
+    pooled = finite(res.get("estimate"))
+    tau2 = float(res["tau2"]) if finite(res.get("tau2")) and res.get("method") != "FE" else 0.0
 
     usable = _usable(rows)
     yi = pd.to_numeric(rows["yi"], errors="coerce").to_numpy(float)
@@ -453,7 +449,7 @@ def forest_plot(effects: pd.DataFrame, result: object = None, *, ax: Axes | None
                              closed=True, facecolor="#1f3b5c", edgecolor="#1f3b5c", zorder=3,
                              gid="pooled-diamond", label="pooled estimate (95% CI)"))
         ticks.append(y_pooled)
-        i2 = f", I\u00b2 = {float(res['i2']):.0f}%" if _finite(res.get("i2")) else ""
+        i2 = f", I\u00b2 = {float(res['i2']):.0f}%" if finite(res.get("i2")) else ""
         tick_labels.append(f"Pooled (k={int(res['k'])}{i2})")
         cell(effect_at, y_pooled, f"{est:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]", weight="bold")
         cell(weight_at, y_pooled, "100%", ha="right")
@@ -576,7 +572,7 @@ def forest_plots(review: Any, modality: str, *, min_k: int = 2, rob: bool = True
                                    row["measure"], row["population_group"])
         panels.append((rows, row))
     # Each panel: its rows at 0.3 in each, 0.8 in above (two title lines) and 0.8 in below (x label).
-    heights = [0.3 * (len(rows) + (2 if _finite(row["pi_low"]) else 1) + 2) for rows, row in panels]
+    heights = [0.3 * (len(rows) + (2 if finite(row["pi_low"]) else 1) + 2) for rows, row in panels]
     total = sum(heights) + 1.6 * len(panels)
     fig = plt.figure(figsize=(FOREST_WIDTH, total))
     top = total
@@ -619,7 +615,7 @@ def funnel_plot(effects: pd.DataFrame, result: object = None, ax: Axes | None = 
     yi = pd.to_numeric(rows["yi"], errors="coerce").to_numpy(float)[ok]
     se = np.sqrt(pd.to_numeric(rows["vi"], errors="coerce").to_numpy(float)[ok])
     ax.scatter(yi, se, s=30, color="#3b6ea8", edgecolor="#1f3b5c", zorder=3, gid="funnel-studies")
-    centre = float(res["estimate"]) if _finite(res.get("estimate")) else (float(np.average(yi, weights=1 / se**2))
+    centre = float(res["estimate"]) if finite(res.get("estimate")) else (float(np.average(yi, weights=1 / se**2))
                                                                            if len(yi) else 0.0)
     se_max = float(se.max()) * 1.1 if len(se) else 1.0
     grid = np.array([0.0, se_max])
@@ -664,9 +660,9 @@ def _map_value(row: pd.Series | None, size: str) -> float:
         return float("nan")
     if size == "participants":
         value = row.get("participants")
-        return float(value) if _finite(value) else float("nan")
+        return float(value) if finite(value) else float("nan")
     k = row.get("k")
-    if _finite(k) and int(k) > 0:
+    if finite(k) and int(k) > 0:
         return float(k)
     evidence = row.get("evidence")
     return float(len(evidence)) if isinstance(evidence, list | tuple | np.ndarray) and len(evidence) else float("nan")
@@ -854,9 +850,8 @@ def answer_map(headline: pd.DataFrame, ax: Axes | None = None, *,
                 else:
                     empty["x"].append(x)
                     empty["y"].append(y)
-            rebuilt = row.get("basis") == "published review" and not bool(row.get("ci_as_printed", True))
             effect = interval_text(row["estimate_0_100"], row["ci_low_0_100"], row["ci_high_0_100"],
-                                   rebuilt=rebuilt)
+                                   rebuilt=is_rebuilt(row))
             line = f"{effect}  {row['verdict']}" if effect else f"no estimate: {row['verdict']}"
             ax.text(j + 0.16, y + 0.16, _literal(line), va="center", fontsize=8.5, color="#222222",
                     gid="answer-effect")
@@ -1141,7 +1136,7 @@ def audit_chart(audit_citations_table: pd.DataFrame, ax: Axes | None = None) -> 
             text += f" (best match {row['best_match']})"
         ax.text(max(count, 0.08) + 0.12, y, _literal(text), va="center", fontsize=8, gid="audit-annotation")
     if "printed_number" in table.columns:
-        labels = [f"[{int(v)}]" if _finite(v) else str(k) for v, k in
+        labels = [f"[{int(v)}]" if finite(v) else str(k) for v, k in
                   zip(table["printed_number"], table.get("key", table["printed_number"]), strict=True)]
     else:
         labels = [str(k) for k in table.get("key", pd.Series(range(1, n + 1)))]
@@ -1222,7 +1217,7 @@ def headline_figure(review: Any, *, outcomes: Sequence[str] = ("pain", "disabili
             marker = BASIS_MARKERS.get(row["basis"], "o")
             ax.plot([min(max(est, lo_x), hi_x)], [y], marker=marker, markersize=8, color=colour,
                     markeredgecolor="#222222", linestyle="none", zorder=3, gid=f"basis-{row['basis']}")
-            k = int(row["k"]) if _finite(row["k"]) else 0
+            k = int(row["k"]) if finite(row["k"]) else 0
             note = f"{COMPARISON_LABELS.get(row['comparator_class'], row['comparator_class'])}"
             note += f", k={k}" if k else ""
             ax.text(max(low, lo_x), y + 0.22, note, va="bottom", ha="left", fontsize=6.5, color="#555555",

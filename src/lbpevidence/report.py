@@ -47,10 +47,16 @@ from .vocabulary import (
     MEASURE_LABELS,
     MODALITIES,
     POPULATION_GROUP_LABELS,
+    REBUILT_NOTE,
     VERDICTS,
     WINDOW_LABELS,
+    certainty_text,
     column_label,
+    finite,
+    interval_text,
+    is_rebuilt,
     mid_for,
+    number_text,
     to_0_100,
 )
 
@@ -63,16 +69,13 @@ __all__ = [
     "answer_table",
     "assessed_trials",
     "build_report",
-    "certainty_text",
     "display_table",
     "execute_notebook",
     "execute_notebooks",
     "headline_table",
     "headline_trials",
     "index_page",
-    "interval_text",
     "notebooks_dir",
-    "number_text",
     "outcome_rows",
     "pooled_table",
     "readable",
@@ -116,95 +119,6 @@ def refs_path() -> Path | None:
     """
     value = os.environ.get(REFS_ENV, "").strip()
     return Path(value) if value else None
-
-
-# --- words and numbers for readers ---------------------------------------------------------------------
-
-#: The minus sign of every number a reader sees (U+2212, not a hyphen).
-MINUS = "\u2212"
-#: Put after an interval that a published source did not print (rebuilt from its standard error).
-REBUILT_MARK = "\u2020"
-REBUILT_NOTE = f"{REBUILT_MARK} CI rebuilt from the published standard error (the source printed none)"
-
-
-def _finite(value: object) -> bool:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return number == number and number not in (float("inf"), float("-inf"))
-
-
-def number_text(value: object, digits: int = 1) -> str:
-    """A number as a reader sees it: ``digits`` decimals, a real minus sign, never ``−0.0`` for a non-zero value.
-
-    A value that rounds to 0 gets the decimals it needs to show its sign (a CI that ends at
-    −0.06 excludes no effect, and must not read as 0). Missing values are empty.
-
-    Examples
-    --------
-    >>> number_text(-10.26), number_text(-7.0, 0), number_text(-0.04), number_text(0.0), number_text(float("nan"))
-    ('−10.3', '−7', '−0.04', '0.0', '')
-    """
-    if not _finite(value):
-        return ""
-    number = float(value)  # type: ignore[arg-type]
-    places = digits
-    while number != 0 and round(number, places) == 0 and places < 6:
-        places += 1
-    rounded = round(number, places)
-    return (MINUS if rounded < 0 else "") + f"{abs(rounded):.{places}f}"
-
-
-def interval_text(estimate: object, low: object, high: object, digits: int = 1, rebuilt: bool = False) -> str:
-    """``'−7 (−8 to −5)'``: an estimate and its 95% CI, whole numbers shown whole when all three are.
-
-    ``rebuilt`` marks an interval that its source did not print (:data:`REBUILT_MARK`).
-
-    Examples
-    --------
-    >>> interval_text(-7.0, -8.0, -5.0), interval_text(-10.26, -17.11, -3.4)
-    ('−7 (−8 to −5)', '−10.3 (−17.1 to −3.4)')
-    >>> interval_text(-10.1, -20.14, -0.04), interval_text(-2.0, -4.0, 0.0, rebuilt=True)
-    ('−10.1 (−20.1 to −0.04)', '−2 (−4 to 0) †')
-    >>> interval_text(float("nan"), 1, 2)
-    ''
-    """
-    if not _finite(estimate):
-        return ""
-    values = [v for v in (estimate, low, high) if _finite(v)]
-    places = 0 if all(float(round(float(v), digits)).is_integer() for v in values) else digits  # type: ignore[arg-type]
-    text = number_text(estimate, places)
-    if _finite(low) and _finite(high):
-        text += f" ({number_text(low, places)} to {number_text(high, places)})"
-    return text + (f" {REBUILT_MARK}" if rebuilt else "")
-
-
-def certainty_text(certainty: str, rated_by: str) -> str:
-    """The certainty with who rated it: ``'moderate (review authors, Hayden 2021)'``, ``'low (our GRADE rules)'``.
-
-    Examples
-    --------
-    >>> certainty_text("moderate", "review authors (Hayden 2021)")
-    'moderate (review authors, Hayden 2021)'
-    >>> certainty_text("low", "lbpevidence (GRADE rules) with a human override")
-    'low (our GRADE rules, with a human override)'
-    """
-    rated_by = str(rated_by or "")
-    match = re.fullmatch(r"review authors \((.+)\)", rated_by)
-    if match:
-        who = f"review authors, {match.group(1)}"
-    elif rated_by.startswith("lbpevidence (GRADE rules)"):
-        rest = rated_by[len("lbpevidence (GRADE rules)"):].strip()
-        who = "our GRADE rules" + (f", {rest}" if rest else "")
-    else:
-        who = rated_by
-    return f"{certainty} ({who})" if who else str(certainty)
-
-
-def _rebuilt(row: dict) -> bool:
-    """A published estimate whose CI its source did not print (rebuilt from the SE): marked where shown."""
-    return row.get("basis") == "published review" and not bool(row.get("ci_as_printed", True))
 
 
 def _words(value: object) -> str:
@@ -274,7 +188,7 @@ def study_labels(references: pd.DataFrame) -> dict[str, str]:
     continuous and the overnight heat-wrap trials); a table that called both 'Nadler 2003'
     would look like a duplicate. Letters follow the order of the keys.
     """
-    base = {key: f"{author} {int(year)}" if _finite(year) else str(author)
+    base = {key: f"{author} {int(year)}" if finite(year) else str(author)
             for key, author, year in zip(references["key"], references["first_author"], references["year"],
                                          strict=True)}
     groups: dict[str, list[str]] = {}
@@ -547,7 +461,7 @@ def headline_table(review: Any, statements: bool = False, primary_only: bool = F
             "effect_0_100": effect,
             "ci_low_0_100": low,
             "ci_high_0_100": high,
-            "effect_ci_0_100": interval_text(effect, low, high, rebuilt=_rebuilt(row)),
+            "effect_ci_0_100": interval_text(effect, low, high, rebuilt=is_rebuilt(row)),
             "mid": mid_for("MD100", outcome) if familiar else float("nan"),
             "window": row["window"],
             "studies": int(row["k"]) if row["k"] else pd.NA,
@@ -656,12 +570,12 @@ def answer_table(review: Any) -> pd.DataFrame:
             row.update({
                 f"{outcome}_verdict": answer["verdict"],
                 f"{outcome}_0_100": interval_text(answer["estimate_0_100"], answer["ci_low_0_100"],
-                                                  answer["ci_high_0_100"], rebuilt=_rebuilt(answer)),
+                                                  answer["ci_high_0_100"], rebuilt=is_rebuilt(answer)),
                 f"{outcome}_certainty": certainty_text(answer["certainty"], answer["rated_by"]),
                 f"{outcome}_comparison": COMPARISON_LABELS.get(answer["comparator_class"], answer["comparator_class"]),
                 f"{outcome}_population": POPULATION_GROUP_LABELS.get(answer["population"], answer["population"]),
-                f"{outcome}_studies": int(answer["k"]) if _finite(answer["k"]) and answer["k"] else pd.NA,
-                f"{outcome}_participants": int(answer["participants"]) if _finite(answer["participants"]) else pd.NA,
+                f"{outcome}_studies": int(answer["k"]) if finite(answer["k"]) and answer["k"] else pd.NA,
+                f"{outcome}_participants": int(answer["participants"]) if finite(answer["participants"]) else pd.NA,
                 f"{outcome}_basis": BASIS_LABELS.get(answer["basis"], answer["basis"]),
                 f"{outcome}_statement": answer["statement"],
                 f"{outcome}_key": answer_id(answer),
@@ -693,9 +607,9 @@ def forest_id(modality: str) -> str:
 def _evidence_text(row: dict, outcome: str) -> str:
     studies, participants = row[f"{outcome}_studies"], row[f"{outcome}_participants"]
     amount = []
-    if _finite(studies):
+    if finite(studies):
         amount.append(f"{int(studies)} stud{'y' if int(studies) == 1 else 'ies'}")
-    if _finite(participants):
+    if finite(participants):
         amount.append(f"{int(participants):,} participants")
     basis = row[f"{outcome}_basis"]
     return basis + (f", {', '.join(amount)}" if amount else "")
@@ -807,7 +721,7 @@ def pooled_table(review: Any, min_k: int = 2) -> pd.DataFrame:
         "window": rows["window"], "measure": rows["measure"], "k": rows["k"].astype(int),
         "estimate_ci": [interval_text(e, lo, hi, digits=_digits(m)) for e, lo, hi, m in
                         zip(rows["estimate"], rows["ci_low"], rows["ci_high"], rows["measure"], strict=True)],
-        "prediction_interval": [f"{number_text(lo, _digits(m))} to {number_text(hi, _digits(m))}" if _finite(lo)
+        "prediction_interval": [f"{number_text(lo, _digits(m))} to {number_text(hi, _digits(m))}" if finite(lo)
                                 else "" for lo, hi, m in zip(rows["pi_low"], rows["pi_high"], rows["measure"],
                                                              strict=True)],
         "i2": rows["i2"].round(0),
@@ -897,9 +811,9 @@ def _effect_words(row: dict) -> str:
     import math
 
     measure = row["measure"]
-    if not _finite(row["estimate"]):
+    if not finite(row["estimate"]):
         return ""
-    rebuilt = _rebuilt(row)
+    rebuilt = is_rebuilt(row)
     if measure in ("RR", "OR"):
         # oriented: negative favours the intervention; for good events the natural ratio is exp(-yi)
         good = row["outcome"] in ("responder", "global-improvement")
@@ -909,7 +823,7 @@ def _effect_words(row: dict) -> str:
     text = interval_text(row["estimate"], row["ci_low"], row["ci_high"], digits=_digits(measure), rebuilt=rebuilt)
     if measure == "MD100":
         return f"{text} points on 0–100"
-    if measure == "SMD" and _finite(row.get("estimate_0_100")):
+    if measure == "SMD" and finite(row.get("estimate_0_100")):
         familiar = interval_text(row["estimate_0_100"], row["ci_low_0_100"], row["ci_high_0_100"])
         return f"{familiar} on 0–100 (SMD {text})"
     return f"{MEASURE_LABELS.get(measure, measure)} {text}"

@@ -8,6 +8,10 @@ or a did-you-mean suggestion, which is what the validators report.
 Facts in this module (MeSH descriptor ids, scale ranges, minimal important
 differences) carry the source they were read from, like the rows of refs/.
 
+It also words what readers see: the verdicts and certainty levels, every table heading
+(:func:`column_label`), and every number (:func:`number_text`, :func:`interval_text`,
+:func:`certainty_text`), for the report's tables and figures and for ``lbpevidence summary``.
+
 Examples
 --------
 >>> resolve("modality", "Chiropractic")
@@ -21,6 +25,8 @@ Examples
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 __all__ = [
@@ -60,8 +66,11 @@ __all__ = [
     "Term",
     "TimeWindow",
     "Verdict",
+    "certainty_text",
     "column_label",
+    "interval_text",
     "mid_for",
+    "number_text",
     "resolve",
     "scale_limit",
     "statement",
@@ -782,3 +791,106 @@ def scale_limit(measure: str, outcome: str, instrument: str | None = None) -> fl
     if measure == "SMD" and outcome in TYPICAL_SD_0_100:
         return 100.0 / TYPICAL_SD_0_100[outcome]
     return float("nan")
+
+
+# --- numbers as readers see them ---------------------------------------------------------------------------
+# Every number a reader sees (report pages, notebooks, figures, `lbpevidence summary`) is written by these.
+
+#: The minus sign of every number a reader sees (U+2212, not a hyphen).
+MINUS = "\u2212"
+#: Put after an interval that a published source did not print (rebuilt from its standard error).
+REBUILT_MARK = "\u2020"
+#: The note under a table or figure that shows a rebuilt interval.
+REBUILT_NOTE = f"{REBUILT_MARK} CI rebuilt from the published standard error (the source printed none)"
+
+
+def finite(value: object) -> bool:
+    """True for a value that is a finite number: not None, missing, NaN, infinite or text.
+
+    >>> finite(3), finite("2.5"), finite(None), finite(float("nan")), finite(float("inf"))
+    (True, True, False, False, False)
+    """
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return number == number and number not in (float("inf"), float("-inf"))
+
+
+def number_text(value: object, digits: int = 1) -> str:
+    """A number as a reader sees it: ``digits`` decimals, a real minus sign, never ``−0.0`` for a non-zero value.
+
+    A value that rounds to 0 gets the decimals it needs to show its sign (a CI that ends at
+    −0.06 excludes no effect, and must not read as 0). Missing values are empty.
+
+    Examples
+    --------
+    >>> number_text(-10.26), number_text(-7.0, 0), number_text(-0.04), number_text(0.0), number_text(float("nan"))
+    ('−10.3', '−7', '−0.04', '0.0', '')
+    """
+    if not finite(value):
+        return ""
+    number = float(value)  # type: ignore[arg-type]
+    places = digits
+    while number != 0 and round(number, places) == 0 and places < 6:
+        places += 1
+    rounded = round(number, places)
+    return (MINUS if rounded < 0 else "") + f"{abs(rounded):.{places}f}"
+
+
+def interval_text(estimate: object, low: object, high: object, digits: int = 1, rebuilt: bool = False) -> str:
+    """``'−7 (−8 to −5)'``: an estimate and its 95% CI, whole numbers shown whole when all three are.
+
+    ``rebuilt`` marks an interval that its source did not print (:data:`REBUILT_MARK`).
+
+    Examples
+    --------
+    >>> interval_text(-7.0, -8.0, -5.0), interval_text(-10.26, -17.11, -3.4)
+    ('−7 (−8 to −5)', '−10.3 (−17.1 to −3.4)')
+    >>> interval_text(-10.1, -20.14, -0.04), interval_text(-2.0, -4.0, 0.0, rebuilt=True)
+    ('−10.1 (−20.1 to −0.04)', '−2 (−4 to 0) †')
+    >>> interval_text(float("nan"), 1, 2)
+    ''
+    """
+    if not finite(estimate):
+        return ""
+    values = [v for v in (estimate, low, high) if finite(v)]
+    places = 0 if all(float(round(float(v), digits)).is_integer() for v in values) else digits  # type: ignore[arg-type]
+    text = number_text(estimate, places)
+    if finite(low) and finite(high):
+        text += f" ({number_text(low, places)} to {number_text(high, places)})"
+    return text + (f" {REBUILT_MARK}" if rebuilt else "")
+
+
+def certainty_text(certainty: str, rated_by: str) -> str:
+    """The certainty with who rated it: ``'moderate (review authors, Hayden 2021)'``, ``'low (our GRADE rules)'``.
+
+    Examples
+    --------
+    >>> certainty_text("moderate", "review authors (Hayden 2021)")
+    'moderate (review authors, Hayden 2021)'
+    >>> certainty_text("low", "lbpevidence (GRADE rules) with a human override")
+    'low (our GRADE rules, with a human override)'
+    """
+    rated_by = str(rated_by or "")
+    match = re.fullmatch(r"review authors \((.+)\)", rated_by)
+    if match:
+        who = f"review authors, {match.group(1)}"
+    elif rated_by.startswith("lbpevidence (GRADE rules)"):
+        rest = rated_by[len("lbpevidence (GRADE rules)"):].strip()
+        who = "our GRADE rules" + (f", {rest}" if rest else "")
+    else:
+        who = rated_by
+    return f"{certainty} ({who})" if who else str(certainty)
+
+
+def is_rebuilt(row: Mapping) -> bool:
+    """A published estimate whose CI its source did not print (rebuilt from the SE): marked :data:`REBUILT_MARK`.
+
+    ``row`` is an answer (a row of :attr:`Review.headline <lbpevidence.review.Review>`): its ``basis``
+    and ``ci_as_printed``. Our own analyses compute their CIs, so they are never rebuilt.
+
+    >>> is_rebuilt({"basis": "published review", "ci_as_printed": False}), is_rebuilt({"basis": "pooled"})
+    (True, False)
+    """
+    return row.get("basis") == "published review" and not bool(row.get("ci_as_printed", True))
