@@ -44,8 +44,8 @@ PUBLIC_API = {
         'table_result'
     ],
     "lbpevidence.evidence": [
-        'ANSWER_COLUMNS', 'answers', 'choose', 'CORE_MODALITIES', 'for_claim', 'headline', 'QUESTION_COLUMNS',
-        'rank', 'tier', 'TIERS'
+        'ANSWER_COLUMNS', 'answers', 'choose', 'CORE_MODALITIES', 'for_claim', 'headline', 'QUESTION_COLUMNS', 'rank',
+        'strength_order', 'tier', 'TIERS'
     ],
     "lbpevidence.grading": [
         'BASES', 'grade', 'GradeRules', 'GROUP_COLUMNS', 'judge_effect', 'Judgement', 'poolable',
@@ -107,7 +107,7 @@ PUBLIC_API = {
         'answer_table', 'AnswerTable', 'assessed_trials', 'build_report', 'display_table', 'execute_notebook',
         'execute_notebooks', 'headline_table', 'headline_trials', 'index_page', 'Note', 'NOTEBOOKS', 'notebooks_dir',
         'outcome_rows', 'pooled_table', 'readable', 'REFS_ENV', 'refs_path', 'render_html', 'single_trials',
-        'small_study_effects', 'strength_order', 'study_labels', 'summary_of_findings', 'Table', 'verdict_legend'
+        'small_study_effects', 'study_labels', 'summary_of_findings', 'Table', 'verdict_legend'
     ],
     "lbpevidence.review": [
         'ANALYSIS', 'compare_reviews', 'coverage', 'diff_markdown', 'load_review', 'Review', 'review_effects'

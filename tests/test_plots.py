@@ -18,6 +18,7 @@ from matplotlib.patches import Polygon
 
 import lbpevidence as lbp
 from lbpevidence import plots, report
+from lbpevidence.evidence import strength_order
 from lbpevidence.vocabulary import MODALITIES, to_0_100
 
 ARTICLE_MODALITIES = [spec.label for spec in MODALITIES.values() if spec.in_article]
@@ -419,7 +420,7 @@ def test_headline_figure_point_is_the_effect_on_0_100(review):
 
 def test_answer_map_rows_follow_the_strength_of_evidence(review):
     ax = plots.answer_map(review.headline)
-    order = report.strength_order(review.headline)
+    order = strength_order(review.headline)
     assert tick_labels(ax) == [MODALITIES[m].label for m in order]
     assert tick_labels(ax, "x") == ["Pain, 0–100 (95% CI)", "Disability, 0–100 (95% CI)"]
     table = report.answer_table(review)
@@ -433,7 +434,7 @@ def test_answer_map_colour_is_the_verdict_and_dots_the_certainty(review):
     empty = by_gid(ax, "certainty-empty")[0]
     assert len(filled.get_offsets()) == sum(plots.CERTAINTY_DOTS[c] for c in primary["certainty"])
     assert len(filled.get_offsets()) + len(empty.get_offsets()) == 4 * len(primary)
-    order = report.strength_order(review.headline)
+    order = strength_order(review.headline)
     for (x, y), colour in zip(filled.get_offsets(), filled.get_facecolors(), strict=True):
         modality = order[-round(y)]
         outcome = ("pain", "disability")[int(x)]

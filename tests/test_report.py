@@ -23,6 +23,7 @@ import lbpevidence as lbp
 from conftest import REPO
 from lbpevidence import report
 from lbpevidence.cli import main
+from lbpevidence.evidence import strength_order
 from lbpevidence.vocabulary import REBUILT_MARK, column_label
 
 SCRIPT_TITLE = "<script>alert('lbpevidence-xss')</script> Exercise therapy for chronic low back pain"
@@ -214,7 +215,7 @@ def test_answer_table_one_row_per_treatment_sorted_by_strength():
     review = lbp.load_review()
     table = report.answer_table(review)
     primary = review.headline[review.headline["primary"]]
-    assert list(table["term"]) == report.strength_order(review.headline)
+    assert list(table["term"]) == strength_order(review.headline)
     assert sorted(table["term"]) == sorted(primary["modality"].unique())
     assert table["tier"].is_monotonic_increasing  # strongest evidence first
     for row in table.to_dict("records"):  # every cell is the headline's primary answer, in its words

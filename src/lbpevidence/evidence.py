@@ -31,7 +31,8 @@ Each answer says what it rests on (``basis``, ``evidence``) and which candidates
 tier the comparison a reader asks about first (usual care / no treatment or a review's mixed
 controls, then sham, then other active treatment), then participants, recency and window.
 For the core modalities (:data:`CORE_MODALITIES`) the headline also shows the best answer for
-each comparison.
+each comparison. :func:`strength_order` orders the treatments by the strength of their primary
+answers, strongest first (the order of the report's first page); it chooses nothing.
 
 **Claims** are matched by population: a claim about chronic pain is judged on chronic-pain
 evidence, one about acute pain on acute or subacute evidence; only when none exists on evidence
@@ -47,7 +48,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .vocabulary import COMPARISON_LABELS, MODALITIES, OUTCOMES, POPULATION_GROUPS
+from .vocabulary import CERTAINTY_LEVELS, COMPARISON_LABELS, MODALITIES, OUTCOMES, POPULATION_GROUPS
 
 __all__ = [
     "ANSWER_COLUMNS",
@@ -59,6 +60,7 @@ __all__ = [
     "for_claim",
     "headline",
     "rank",
+    "strength_order",
     "tier",
 ]
 
@@ -230,6 +232,32 @@ def headline(answer_table: pd.DataFrame, outcomes: Iterable[str] = ("pain", "dis
     out = pd.DataFrame(rows, columns=[*answer_table.columns, "primary"])
     out["comparison"] = out["comparator_class"].map(lambda c: COMPARISON_LABELS.get(c, c))
     return out.reset_index(drop=True)
+
+
+def strength_order(headline: pd.DataFrame) -> list[str]:
+    """Modalities by the strength of the evidence behind their primary answers, strongest first.
+
+    The key of a modality is the best (lowest) ``tier`` of its primary answers
+    (:data:`lbpevidence.evidence.TIERS`), then the best certainty among the answers of that
+    tier, then the vocabulary's order. ``headline`` is the table :func:`headline` returns; this
+    orders what it chose, and chooses nothing. The report's first page (its answer table and
+    answer map) lists the treatments in this order.
+
+    Examples
+    --------
+    >>> import lbpevidence as lbp
+    >>> strength_order(lbp.load_review().headline)[:2]
+    ['exercise', 'spinal-manipulation']
+    """
+    primary = headline[headline["primary"].astype(bool)] if "primary" in headline.columns else headline
+    certainty_rank = {c: i for i, c in enumerate(CERTAINTY_LEVELS)}
+    modality_rank = {m: i for i, m in enumerate(MODALITIES)}
+    keys = {}
+    for modality, rows in primary.groupby("modality", sort=False):
+        best = int(rows["tier"].min())
+        certainty = min(certainty_rank.get(c, 9) for c in rows.loc[rows["tier"] == best, "certainty"])
+        keys[modality] = (best, certainty, modality_rank.get(modality, 99), str(modality))
+    return sorted(keys, key=keys.__getitem__)
 
 
 def for_claim(answer_table: pd.DataFrame, modality: str, outcome: str,

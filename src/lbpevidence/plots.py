@@ -48,7 +48,7 @@ from matplotlib.patches import Patch, Polygon
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from .errors import check_choice, is_blank
-from .report import strength_order
+from .evidence import strength_order
 from .vocabulary import (
     COLUMN_LABELS,
     COMPARATOR_CLASSES,
@@ -793,7 +793,7 @@ def answer_map(headline: pd.DataFrame, ax: Axes | None = None, *,
     Returns
     -------
     Axes
-        One row per treatment, strongest evidence first (:func:`lbpevidence.report.strength_order`,
+        One row per treatment, strongest evidence first (:func:`lbpevidence.evidence.strength_order`,
         the order of the index page's table). Each cell holds four dots, as many of them filled
         as the GRADE certainty has levels (:data:`CERTAINTY_DOTS`: four for high, one for very
         low), all coloured by the verdict (:data:`ANSWER_COLOURS`); beside them the effect on

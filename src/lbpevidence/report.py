@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import check_choice
+from .evidence import strength_order
 from .vocabulary import (
     BASIS_LABELS,
     CERTAINTY_LEVELS,
@@ -83,7 +84,6 @@ __all__ = [
     "render_html",
     "single_trials",
     "small_study_effects",
-    "strength_order",
     "study_labels",
     "summary_of_findings",
     "verdict_legend",
@@ -499,31 +499,6 @@ def headline_table(review: Any, statements: bool = False, primary_only: bool = F
 # --- the answer: one row per treatment ----------------------------------------------------------------------
 
 _ANSWER_OUTCOMES = ("pain", "disability")
-
-
-def strength_order(headline: pd.DataFrame) -> list[str]:
-    """Modalities by the strength of the evidence behind their primary answers, strongest first.
-
-    The key of a modality is the best (lowest) ``tier`` of its primary answers
-    (:data:`lbpevidence.evidence.TIERS`), then the best certainty among the answers of that
-    tier, then the vocabulary's order. It orders what :mod:`lbpevidence.evidence` chose; it
-    chooses nothing.
-
-    Examples
-    --------
-    >>> import lbpevidence as lbp
-    >>> strength_order(lbp.load_review().headline)[:2]
-    ['exercise', 'spinal-manipulation']
-    """
-    primary = headline[headline["primary"].astype(bool)] if "primary" in headline.columns else headline
-    certainty_rank = {c: i for i, c in enumerate(CERTAINTY_LEVELS)}
-    modality_rank = {m: i for i, m in enumerate(MODALITIES)}
-    keys = {}
-    for modality, rows in primary.groupby("modality", sort=False):
-        best = int(rows["tier"].min())
-        certainty = min(certainty_rank.get(c, 9) for c in rows.loc[rows["tier"] == best, "certainty"])
-        keys[modality] = (best, certainty, modality_rank.get(modality, 99), str(modality))
-    return sorted(keys, key=keys.__getitem__)
 
 
 ANSWER_COLUMNS = ["modality", "term", "tier", "certainty", *[
