@@ -94,9 +94,9 @@ PUBLIC_API = {
     "lbpevidence.overrides": ['OVERRIDE_COLUMNS', 'read_overrides'],
     "lbpevidence.paths": ['bundled_refs', 'resolve_refs_file'],
     "lbpevidence.plots": [
-        'analysis_effects', 'ANSWER_COLOURS', 'answer_map', 'audit_chart', 'BASIS_MARKERS', 'CERTAINTY_COLOURS',
-        'CERTAINTY_DOTS', 'evidence_map', 'figure_png', 'forest_plot', 'forest_plots', 'funnel_plot',
-        'headline_figure', 'MAP_STYLES', 'ROB_COLOURS', 'rob_summary', 'rob_traffic_light', 'VERDICT_COLOURS'
+        'ANSWER_COLOURS', 'answer_map', 'audit_chart', 'BASIS_MARKERS', 'CERTAINTY_COLOURS', 'CERTAINTY_DOTS',
+        'evidence_map', 'figure_png', 'forest_plot', 'forest_plots', 'funnel_plot', 'headline_figure', 'MAP_STYLES',
+        'ROB_COLOURS', 'rob_summary', 'rob_traffic_light', 'VERDICT_COLOURS'
     ],
     "lbpevidence.references": ['parse_bibtex', 'read_references', 'REFERENCE_COLUMNS'],
     "lbpevidence.refsio": [
@@ -110,7 +110,8 @@ PUBLIC_API = {
         'small_study_effects', 'study_labels', 'summary_of_findings', 'Table', 'verdict_legend'
     ],
     "lbpevidence.review": [
-        'ANALYSIS', 'compare_reviews', 'coverage', 'diff_markdown', 'load_review', 'Review', 'review_effects'
+        'ANALYSIS', 'analysis_effects', 'compare_reviews', 'coverage', 'diff_markdown', 'load_review', 'Review',
+        'review_effects'
     ],
     "lbpevidence.safety": ['is_web_url', 'markdown_safe', 'SafeStream', 'spreadsheet_safe', 'terminal_safe'],
     "lbpevidence.textio": [

@@ -19,6 +19,7 @@ from matplotlib.patches import Polygon
 import lbpevidence as lbp
 from lbpevidence import plots, report
 from lbpevidence.evidence import strength_order
+from lbpevidence.review import analysis_effects
 from lbpevidence.vocabulary import MODALITIES, to_0_100
 
 ARTICLE_MODALITIES = [spec.label for spec in MODALITIES.values() if spec.in_article]
@@ -97,7 +98,7 @@ def test_forest_diamond_vertices_are_the_pooled_ci(effects):
 
 
 def test_forest_pooled_row_of_the_review_gives_the_same_diamond(review):
-    rows, pooled = plots.analysis_effects(review, "yoga", "disability")
+    rows, pooled = analysis_effects(review, "yoga", "disability")
     ax = plots.forest_plot(rows, pooled)
     xs = by_gid(ax, "pooled-diamond")[0].get_xy()[:, 0]
     assert (min(xs), max(xs)) == pytest.approx((pooled["ci_low"], pooled["ci_high"]))
@@ -134,7 +135,7 @@ def test_forest_single_study_has_no_diamond_and_a_note(effects):
 
 def test_forest_k1_pooled_row_from_meta_by_has_no_diamond(review):
     row = review.pooled[review.pooled["k"] == 1].iloc[0]
-    rows, _ = plots.analysis_effects(review, row["modality"], row["outcome"], row["comparator_class"], row["window"],
+    rows, _ = analysis_effects(review, row["modality"], row["outcome"], row["comparator_class"], row["window"],
                                      row["measure"])
     ax = plots.forest_plot(rows, row)
     assert by_gid(ax, "pooled-diamond") == []
@@ -153,7 +154,7 @@ def test_forest_title_names_estimator_and_ci_method(effects, kwargs, words):
 
 
 def test_forest_title_from_the_pooled_row(review):
-    rows, pooled = plots.analysis_effects(review, "yoga", "disability")
+    rows, pooled = analysis_effects(review, "yoga", "disability")
     title = plots.forest_plot(rows, pooled, title="Yoga and disability").get_title(loc="left")
     assert title.splitlines()[0] == "Yoga and disability"
     assert "REML" in title and "HKSJ" in title
@@ -220,15 +221,6 @@ def test_forest_plots_draw_the_trials_that_were_pooled(review):
             assert len(squares.get_offsets()) == int(row["k"]), (modality, row["outcome"], row["window"])
             assert f"Pooled (k={int(row['k'])}" in " ".join(tick_labels(ax))
         plt.close(fig)
-
-
-def test_analysis_effects_by_population_group(review):
-    rows, pooled = plots.analysis_effects(review, "exercise", "disability", "inactive", "short-term", "MD100",
-                                          "chronic")
-    assert set(rows["population_group"]) == {"chronic"} and len(rows) == int(pooled["k"]) == 2
-    with pytest.raises(ValueError, match=r"The value for `population` must be one of \['acute', 'chronic', "
-                                         r"'mixed'\], but 'elderly' was passed."):
-        plots.analysis_effects(review, "exercise", "disability", population="elderly")
 
 
 def test_forest_plots_without_analysis_says_so(review):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import lbpevidence as lbp
-from lbpevidence.review import compare_reviews, coverage
+from lbpevidence.review import analysis_effects, compare_reviews, coverage
 from lbpevidence.vocabulary import MODALITIES
 
 
@@ -26,6 +26,15 @@ def test_review_holds_every_table(review):
                  "claims", "problems"):
         assert isinstance(getattr(review, name), pd.DataFrame), name
     assert len(review.effects) == len(review.outcomes)  # nothing dropped
+
+
+def test_analysis_effects_by_population_group(review):
+    rows, pooled = analysis_effects(review, "exercise", "disability", "inactive", "short-term", "MD100",
+                                    "chronic")
+    assert set(rows["population_group"]) == {"chronic"} and len(rows) == int(pooled["k"]) == 2
+    with pytest.raises(ValueError, match=r"The value for `population` must be one of \['acute', 'chronic', "
+                                         r"'mixed'\], but 'elderly' was passed."):
+        analysis_effects(review, "exercise", "disability", population="elderly")
 
 
 def test_review_is_computed_once_per_content(review):

@@ -49,15 +49,14 @@ from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from .errors import check_choice, is_blank
 from .evidence import strength_order
+from .review import analysis_effects
 from .vocabulary import (
     COLUMN_LABELS,
-    COMPARATOR_CLASSES,
     COMPARISON_LABELS,
     MODALITIES,
     OUTCOME_MIDS,
     OUTCOMES,
     POPULATION_GROUP_LABELS,
-    POPULATION_GROUPS,
     VERDICTS,
     WINDOW_LABELS,
     finite,
@@ -74,7 +73,6 @@ __all__ = [
     "MAP_STYLES",
     "ROB_COLOURS",
     "VERDICT_COLOURS",
-    "analysis_effects",
     "answer_map",
     "audit_chart",
     "evidence_map",
@@ -493,50 +491,6 @@ def _row_labels(rows: pd.DataFrame, labels: str) -> list[str]:
     if column is None:
         return [str(i) for i in rows.index]
     return [_literal(str(v)) for v in rows[column]]
-
-
-def analysis_effects(review: Any, modality: str, outcome: str, comparator_class: str = "inactive",
-                     window: str = "short-term", measure: str | None = None,
-                     population: str | None = None) -> tuple[pd.DataFrame, pd.Series | None]:
-    """The trial rows of one analysis and its pooled row, from a :class:`~lbpevidence.review.Review`.
-
-    Returns ``(rows, pooled)``: the trial rows the review pools
-    (:func:`lbpevidence.grading.pooled_trials`: usable, ``pool`` yes, from an entry a page
-    identified, with a control group) of that modality x outcome x comparator class x window (and measure, and
-    population group: ``acute``, ``chronic`` or ``mixed``) in input order, and the matching
-    row of ``review.pooled`` (None when there is none). An analysis never pools across
-    population groups: give ``population`` whenever the trials of one comparison come from
-    more than one group, or the rows will not be the ones pooled.
-
-    Examples
-    --------
-    >>> import lbpevidence as lbp
-    >>> rows, pooled = analysis_effects(lbp.load_review(), "yoga", "disability")
-    >>> len(rows) == int(pooled["k"]), pooled["method"], pooled["ci_method"]
-    (True, 'REML', 'hksj')
-    """
-    check_choice("modality", modality, list(MODALITIES))
-    check_choice("outcome", outcome, list(OUTCOMES))
-    check_choice("comparator_class", comparator_class, list(COMPARATOR_CLASSES))
-    from .grading import pooled_trials
-
-    eff = pooled_trials(review.effects, review.references)  # the rows meta_by pooled: usable, identified trials
-    mask = ((eff["modality"] == modality) & (eff["outcome"] == outcome) & (eff["comparator_class"] == comparator_class)
-            & (eff["window"] == window))
-    if measure is not None:
-        mask &= eff["measure"] == measure
-    if population is not None:
-        check_choice("population", population, sorted(set(POPULATION_GROUPS.values())))
-        mask &= eff["population_group"] == population
-    rows = eff[mask]
-    pooled = review.pooled
-    match = pooled[(pooled["modality"] == modality) & (pooled["outcome"] == outcome)
-                   & (pooled["comparator_class"] == comparator_class) & (pooled["window"] == window)]
-    if measure is not None:
-        match = match[match["measure"] == measure]
-    if population is not None:
-        match = match[match["population_group"] == population]
-    return rows, (match.iloc[0] if len(match) else None)
 
 
 def forest_plots(review: Any, modality: str, *, min_k: int = 2, rob: bool = True, labels: str = "study") -> Figure:

@@ -39,6 +39,7 @@ import pandas as pd
 
 from .errors import check_choice
 from .evidence import strength_order
+from .review import analysis_effects
 from .vocabulary import (
     BASIS_LABELS,
     CERTAINTY_LEVELS,
@@ -714,8 +715,6 @@ def single_trials(review: Any) -> pd.DataFrame:
     Columns: ``modality``, ``outcome``, ``population`` (group), ``comparator_class``, ``window``,
     ``measure``, ``study`` and ``effect`` (the trial's effect and 95% CI on the analysis scale).
     """
-    from .plots import analysis_effects  # the same rows a forest plot would draw
-
     pooled = review.pooled
     labels = study_labels(review.references)
     rows = []
@@ -739,7 +738,7 @@ def small_study_effects(review: Any, min_k: int = 10) -> Any:
     Egger's test and a funnel plot need at least 10 trials (Cochrane Handbook 13.3.5.4); with
     fewer, a funnel plot shows nothing that can be read.
     """
-    from .plots import analysis_effects, funnel_plot
+    from .plots import funnel_plot
 
     pooled = review.pooled
     large = pooled[pooled["k"] >= min_k]

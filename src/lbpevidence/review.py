@@ -4,7 +4,8 @@
 computes effect sizes, pools every trial analysis, grades certainty, gives verdicts,
 audits the article's citations and checks its claims, and returns a frozen
 :class:`Review` holding each table. Results are cached per folder and content, so
-notebooks that call it again get the same object at no cost.
+notebooks that call it again get the same object at no cost. :func:`analysis_effects`
+gives the trials and the pooled row of one analysis (what a forest plot draws).
 
 Examples
 --------
@@ -23,13 +24,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ReferenceTableError, problems_frame
+from .errors import ReferenceTableError, check_choice, problems_frame
 from .paths import bundled_refs
 from .safety import markdown_safe
 from .textio import read_input
-from .vocabulary import INSTRUMENTS, MODALITIES
+from .vocabulary import COMPARATOR_CLASSES, INSTRUMENTS, MODALITIES, OUTCOMES, POPULATION_GROUPS
 
-__all__ = ["ANALYSIS", "Review", "compare_reviews", "coverage", "diff_markdown", "load_review", "review_effects"]
+__all__ = [
+    "ANALYSIS",
+    "Review",
+    "analysis_effects",
+    "compare_reviews",
+    "coverage",
+    "diff_markdown",
+    "load_review",
+    "review_effects",
+]
 
 # The review's analysis choices, stated once: continuous outcomes as mean differences
 # rescaled to 0-100 (so pain on 0-10 and 0-100 scales, or RMDQ and ODI, pool together, as the
@@ -241,6 +251,52 @@ def load_review(path: str | Path | None = None) -> Review:
     )
     _CACHE[key] = review
     return review
+
+
+# --- one analysis ------------------------------------------------------------------------------------------
+
+
+def analysis_effects(review: Review, modality: str, outcome: str, comparator_class: str = "inactive",
+                     window: str = "short-term", measure: str | None = None,
+                     population: str | None = None) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The trial rows of one analysis and its pooled row, from a :class:`Review`.
+
+    Returns ``(rows, pooled)``: the trial rows the review pools
+    (:func:`lbpevidence.grading.pooled_trials`: usable, ``pool`` yes, from an entry a page
+    identified, with a control group) of that modality x outcome x comparator class x window (and measure, and
+    population group: ``acute``, ``chronic`` or ``mixed``) in input order, and the matching
+    row of ``review.pooled`` (None when there is none). An analysis never pools across
+    population groups: give ``population`` whenever the trials of one comparison come from
+    more than one group, or the rows will not be the ones pooled.
+
+    Examples
+    --------
+    >>> rows, pooled = analysis_effects(load_review(), "yoga", "disability")
+    >>> len(rows) == int(pooled["k"]), pooled["method"], pooled["ci_method"]
+    (True, 'REML', 'hksj')
+    """
+    check_choice("modality", modality, list(MODALITIES))
+    check_choice("outcome", outcome, list(OUTCOMES))
+    check_choice("comparator_class", comparator_class, list(COMPARATOR_CLASSES))
+    from .grading import pooled_trials
+
+    eff = pooled_trials(review.effects, review.references)  # the rows meta_by pooled: usable, identified trials
+    mask = ((eff["modality"] == modality) & (eff["outcome"] == outcome) & (eff["comparator_class"] == comparator_class)
+            & (eff["window"] == window))
+    if measure is not None:
+        mask &= eff["measure"] == measure
+    if population is not None:
+        check_choice("population", population, sorted(set(POPULATION_GROUPS.values())))
+        mask &= eff["population_group"] == population
+    rows = eff[mask]
+    pooled = review.pooled
+    match = pooled[(pooled["modality"] == modality) & (pooled["outcome"] == outcome)
+                   & (pooled["comparator_class"] == comparator_class) & (pooled["window"] == window)]
+    if measure is not None:
+        match = match[match["measure"] == measure]
+    if population is not None:
+        match = match[match["population_group"] == population]
+    return rows, (match.iloc[0] if len(match) else None)
 
 
 # --- what changed between two versions of the table ------------------------------------------------------
