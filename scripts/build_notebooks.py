@@ -24,16 +24,21 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from lbpevidence import report  # noqa: E402
+from lbpevidence import report, tables  # noqa: E402
 from lbpevidence.vocabulary import MODALITIES  # noqa: E402
 
 NOTEBOOK_DIR = REPO / "notebooks"
 HEADLINE_PNG = REPO / "docs" / "headline.png"
 
-FIRST = """import lbpevidence as lbp
-from lbpevidence import plots, report
 
-review = lbp.load_review(report.refs_path())  # $LBPEVIDENCE_REFS, or the bundled refs/"""
+
+def first_cell(modules: str, more: str = "") -> str:
+    """The first code cell: import what the notebook calls, and load the review."""
+    return (f"import lbpevidence as lbp\nfrom lbpevidence import {modules}\n{more}\n"
+            "review = lbp.load_review(report.refs_path())  # $LBPEVIDENCE_REFS, or the bundled refs/")
+
+
+FIRST = first_cell("plots, report, tables")
 
 SETUP_TEXT = ("The first cell loads the review: `lbp.load_review()` reads the reference table (refs/), computes "
               "every effect size, pools the trials, grades certainty and audits the article. Set the environment "
@@ -51,21 +56,21 @@ read on a page whose address is recorded next to it (refs/README.md says how); w
 listed as not confirmed by a source and never silently filled in.
 
 """ + SETUP_TEXT),
-    ("code", FIRST.replace("plots, report\n", "report\nfrom lbpevidence.review import coverage\n", 1)),
+    ("code", first_cell("report, tables", "from lbpevidence.review import coverage\n")),
     ("md", """## How much evidence each treatment has
 
 One row per treatment. *Publications*: entries in the table (a publication about two treatments counts under
 both); *Trials*, *Reviews*, *Guidelines*: of which randomised trials, reviews and guidelines; *Outcome rows*:
 contrasts recorded (study x outcome x time point x comparison); *Trials pooled*: trials whose rows enter our
 meta-analyses; *Entries with an unconfirmed field*: entries with at least one field no page confirmed."""),
-    ("code", "report.display_table(coverage(review.references, review.outcomes))"),
+    ("code", "tables.display_table(coverage(review.references, review.outcomes))"),
     ("md", """## Every publication
 
 One row per entry of refs/studies.bib (folded: open it to read). *Design* says what kind of study it is; *Authors'
 conclusion* is what its authors concluded for their main comparison, in our controlled words (benefit, small
 benefit, no difference, ...); *Not confirmed by a source* lists fields kept although no page confirmed them."""),
     ("code", "table = review.references\n"
-             "report.display_table(table, columns=report.REFERENCE_COLUMNS,\n"
+             "tables.display_table(table, columns=tables.REFERENCE_COLUMNS,\n"
              "                     summary=f\"Every publication ({len(table)} entries)\")"),
     ("md", """## Every outcome row, as an effect size
 
@@ -74,14 +79,14 @@ Continuous outcomes are mean differences rescaled to a 0-100 scale (MD100, shown
 on 0-10 and 0-100 scales, or the Roland-Morris and Oswestry questionnaires, can be pooled; published
 standardised mean differences stay SMDs; binary outcomes are log risk ratios (*log RR*). **A negative effect
 favours the treatment.** *Usable* is no, with the problem named, for rows that give no effect."""),
-    ("code", "table = report.outcome_rows(review)\n"
-             "report.display_table(table, summary=f\"Every outcome row ({len(table)} rows)\")"),
+    ("code", "table = tables.outcome_rows(review)\n"
+             "tables.display_table(table, summary=f\"Every outcome row ({len(table)} rows)\")"),
     ("md", """## Problems found in the input
 
 Warnings from every input file, and outcome rows that could not be used, with the reason. An empty table means
 none: errors would have stopped `load_review` with the full list."""),
     ("code", "table = review.problems\n"
-             "report.display_table(table, columns=[\"message\", \"severity\"],\n"
+             "tables.display_table(table, columns=[\"message\", \"severity\"],\n"
              "                     summary=f\"Problems and warnings ({len(table)})\")"),
 ]
 
@@ -106,7 +111,7 @@ reasons), and what the answer rests on. One documented rule (`lbpevidence.eviden
 published review with its authors' certainty rating first, then a pooled estimate of three or more studies, of
 two studies, a single trial, and last the studies' own conclusions; within that, the comparison a reader asks
 about first (usual care or no treatment, then sham, then other treatments)."""),
-    ("code", "report.AnswerTable(review, links=False)"),
+    ("code", "tables.AnswerTable(review, links=False)"),
     ("md", """**Figure 1.** The evidence map: the same answers, one row per treatment (strongest evidence first) and one
 column per outcome. Colour is the verdict; the filled dots are the certainty of the evidence (four for high, one
 for very low); beside them the effect on 0-100 with its 95% CI, and below the comparison and the population."""),
@@ -118,7 +123,7 @@ treatments have their primary answer only. *Population*: acute or subacute, chro
 evidence from one is never pooled with another. *Effect, 0–100 (95% CI)*: mean differences rescaled to 0-100;
 standardised mean differences multiplied by a typical SD (Furlan 2015). *Evidence*: a published review's
 estimate, our own meta-analysis of the trials, a single trial, or only the studies' conclusions."""),
-    ("code", "report.display_table(report.headline_table(review, words=True))"),
+    ("code", "tables.display_table(tables.headline_table(review, words=True))"),
     ("md", """**Figure 2.** The evidence for each treatment on a 0-100 scale: the dot is the effect, the line its 95%
 CI; left of zero favours the treatment. Colour is the certainty of the evidence; the marker says where the number
 comes from (circle: our random-effects meta-analysis, REML with a Hartung-Knapp-Sidik-Jonkman (HKSJ) CI;
@@ -131,10 +136,10 @@ comparison differs between rows (usual care, sham, another treatment): it is wri
 Each row above as a sentence, built from its verdict and its certainty in GRADE's wording (GRADE guidelines
 26): *results in* for high, *probably results in* for moderate, *may result in* for low certainty, and *the
 evidence is very uncertain* for very low. The verdicts, as the library defines them, follow."""),
-    ("code", "table = report.headline_table(review, statements=True)\n"
-             "report.display_table(table, columns=[\"modality\", \"outcome\", \"statement\"],\n"
+    ("code", "table = tables.headline_table(review, statements=True)\n"
+             "tables.display_table(table, columns=[\"modality\", \"outcome\", \"statement\"],\n"
              "                     summary=f\"Every answer in words ({len(table)} sentences)\")"),
-    ("code", "report.display_table(report.verdict_legend(), summary=\"What the verdicts mean\")"),
+    ("code", "tables.display_table(tables.verdict_legend(), summary=\"What the verdicts mean\")"),
     ("md", """## How much evidence there is
 
 **Figure 3.** Every treatment x outcome the table holds evidence for, with the primary answers of the table
@@ -153,7 +158,7 @@ _FOREST_CAPTION = ("Forest plots of every analysis of {label} with two or more t
 
 
 def _forest_section(number: int, modality: str, heading: str, label: str) -> list[tuple[str, str]]:
-    anchor = report.forest_id(modality)
+    anchor = tables.forest_id(modality)
     return [("md", f"## {heading} <a id=\"{anchor}\"></a>\n\n**Figure {number}.** "
                    + _FOREST_CAPTION.format(label=label)),
             ("code", f"plots.forest_plots(review, \"{modality}\");")]
@@ -180,13 +185,13 @@ One row per analysis that pools two or more trials, with a forest plot below. *P
 *95% prediction interval* are on the analysis scale (*MD on 0–100*: points on a 0-100 scale; *log RR*: the
 logarithm of the risk ratio); *I²* says how much of the spread between trials is more than chance. With two or
 three trials the HKSJ interval is wide: a t distribution with 1 or 2 degrees of freedom."""),
-    ("code", "report.display_table(report.pooled_table(review))"),
+    ("code", "tables.display_table(tables.pooled_table(review))"),
     ("md", """## Single trials <a id="single-trials"></a>
 
 Analyses that rest on one trial are not pooled and get no forest plot: each trial's own effect and 95% CI, on the
 analysis scale (folded: open it to read)."""),
-    ("code", "table = report.single_trials(review)\n"
-             "report.display_table(table, summary=f\"Analyses of a single trial ({len(table)})\")"),
+    ("code", "table = tables.single_trials(review)\n"
+             "tables.display_table(table, summary=f\"Analyses of a single trial ({len(table)})\")"),
     *_forest_section(1, "exercise", "Exercise", "exercise"),
     *_forest_section(2, "acupuncture", "Acupuncture", "acupuncture"),
     *_forest_section(3, "spinal-manipulation", "Spinal manipulation", "spinal manipulation"),
@@ -195,7 +200,7 @@ analysis scale (folded: open it to read)."""),
 
 A funnel plot and Egger's test look for small-study effects (such as publication bias); with fewer than 10
 trials in an analysis they cannot show them, so they are drawn only for analyses of 10 or more trials."""),
-    ("code", "report.small_study_effects(review)"),
+    ("code", "tables.small_study_effects(review)"),
 ]
 
 _SOF_TEXT = ("One row per question ({label} for one outcome, one population and one kind of comparison), answered "
@@ -224,17 +229,17 @@ ourselves, counting its unseen risk of bias as unclear. Verdicts place the CI ag
 """ + SETUP_TEXT),
     ("code", FIRST),
     ("md", "## Exercise\n\n" + _SOF_TEXT.format(label="exercise")),
-    ("code", "report.summary_of_findings(review, \"exercise\")"),
+    ("code", "tables.summary_of_findings(review, \"exercise\")"),
     ("md", "## Acupuncture\n\n" + _SOF_TEXT.format(label="acupuncture")),
-    ("code", "report.summary_of_findings(review, \"acupuncture\")"),
+    ("code", "tables.summary_of_findings(review, \"acupuncture\")"),
     ("md", "## Spinal manipulation\n\n" + _SOF_TEXT.format(label="spinal manipulation")),
-    ("code", "report.summary_of_findings(review, \"spinal-manipulation\")"),
+    ("code", "tables.summary_of_findings(review, \"spinal-manipulation\")"),
     ("md", "## The other treatments\n\nThe same table for each of them, in the vocabulary's order."),
 ]
 for _modality in _OTHERS:
     NOTEBOOKS["04-certainty"] += [
         ("md", f"### {MODALITIES[_modality].label}"),
-        ("code", f"report.summary_of_findings(review, \"{_modality}\")"),
+        ("code", f"tables.summary_of_findings(review, \"{_modality}\")"),
     ]
 NOTEBOOKS["04-certainty"] += [
     ("md", """## Risk of bias of the trials behind the answers
@@ -246,14 +251,14 @@ RoB 1 domains, else its PEDro record: no validated mapping from PEDro to risk of
 convention (`lbpevidence.grading.GradeRules`): low risk needs a total of 6 or more *and* random and concealed
 allocation; below 4, or without random allocation, high; otherwise some concerns. A trial no one assessed counts
 as unclear in the grading."""),
-    ("code", "plots.rob_summary(report.headline_trials(review));"),
+    ("code", "plots.rob_summary(tables.headline_trials(review));"),
     ("md", "The assessed trials behind the headline, and what their category rests on:"),
-    ("code", "table = report.headline_trials(review, assessed_only=True)\n"
-             "report.display_table(table, columns=[\"study\", \"modality\", \"category\", \"judged_from\"])"),
+    ("code", "table = tables.headline_trials(review, assessed_only=True)\n"
+             "tables.display_table(table, columns=[\"study\", \"modality\", \"category\", \"judged_from\"])"),
     ("md", """Every trial of the table with an assessment, for the researcher (folded), after the count of those
 without one."""),
-    ("code", "table, note = report.assessed_trials(review)\nnote"),
-    ("code", "report.display_table(table, columns=report.ROB_COLUMNS,\n"
+    ("code", "table, note = tables.assessed_trials(review)\nnote"),
+    ("code", "tables.display_table(table, columns=tables.ROB_COLUMNS,\n"
              "                     summary=f\"Trials with a risk-of-bias judgement or PEDro score ({len(table)})\")"),
 ]
 
@@ -273,7 +278,7 @@ record meant is clear, but some fields are wrong), conflated (no single record: 
 different publications), not found (nothing resembles it; a lead to check, not proof that it does not exist).
 *Record meant (or nearest)* is the record's key, *Match* how closely it matches (0-1), *Fields printed wrong* the
 fields that agree with no record the citation resembles."""),
-    ("code", "report.display_table(review.audit, digits=2, columns=report.AUDIT_COLUMNS)"),
+    ("code", "tables.display_table(review.audit, digits=2, columns=tables.AUDIT_COLUMNS)"),
     ("md", """**Figure 1.** One bar per printed citation, coloured by the audit verdict; its length is the number of
 bibliographic fields (of authors, title, journal, year, volume, issue and pages) printed wrong."""),
     ("code", "plots.audit_chart(review.audit);"),
@@ -281,7 +286,7 @@ bibliographic fields (of authors, title, journal, year, volume, issue and pages)
 
 For a garbled citation, the correction of each wrong field; for the others, which record each group of fields
 resembles."""),
-    ("code", "report.display_table(review.audit, columns=report.CORRECTION_COLUMNS)"),
+    ("code", "tables.display_table(review.audit, columns=tables.CORRECTION_COLUMNS)"),
     ("md", """## The claims
 
 One row per claim of the article (paraphrased in refs/claims.csv), with the evidence it was checked against.
@@ -289,7 +294,7 @@ One row per claim of the article (paraphrased in refs/claims.csv), with the evid
 overstated (some benefit, but smaller or less certain than the wording says), unsupported (the evidence cannot
 tell), contradicted (the evidence points the other way). *Verdict of the evidence*, *Certainty* and *Evidence*
 are those of the evidence row used; *Why* explains the verdict."""),
-    ("code", "report.display_table(review.claims, columns=report.CLAIM_COLUMNS)"),
+    ("code", "tables.display_table(review.claims, columns=tables.CLAIM_COLUMNS)"),
 ]
 
 

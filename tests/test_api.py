@@ -104,16 +104,19 @@ PUBLIC_API = {
         'stale_temporary_files'
     ],
     "lbpevidence.report": [
-        'answer_table', 'AnswerTable', 'assessed_trials', 'build_report', 'display_table', 'execute_notebook',
-        'execute_notebooks', 'headline_table', 'headline_trials', 'index_page', 'Note', 'NOTEBOOKS', 'notebooks_dir',
-        'outcome_rows', 'pooled_table', 'readable', 'REFS_ENV', 'refs_path', 'render_html', 'single_trials',
-        'small_study_effects', 'study_labels', 'summary_of_findings', 'Table', 'verdict_legend'
+        'build_report', 'execute_notebook', 'execute_notebooks', 'index_page', 'NOTEBOOKS', 'notebooks_dir', 'REFS_ENV',
+        'refs_path', 'render_html'
     ],
     "lbpevidence.review": [
         'ANALYSIS', 'analysis_effects', 'compare_reviews', 'coverage', 'diff_markdown', 'load_review', 'Review',
         'review_effects'
     ],
     "lbpevidence.safety": ['is_web_url', 'markdown_safe', 'SafeStream', 'spreadsheet_safe', 'terminal_safe'],
+    "lbpevidence.tables": [
+        'answer_table', 'AnswerTable', 'assessed_trials', 'display_table', 'headline_table', 'headline_trials', 'Note',
+        'outcome_rows', 'pooled_table', 'readable', 'single_trials', 'small_study_effects', 'study_labels',
+        'summary_of_findings', 'Table', 'verdict_legend'
+    ],
     "lbpevidence.textio": [
         'check_header', 'control_character', 'csv_rows', 'decode_bytes', 'MAX_INPUT_BYTES', 'not_regular',
         'read_input', 'read_text', 'text_lines'

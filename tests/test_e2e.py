@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 import lbpevidence as lbp
-from lbpevidence import report
+from lbpevidence import report, tables
 from test_report import built_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -110,7 +110,7 @@ def test_index_shows_the_answer_and_the_evidence_map(page):
     image = facts["image"]
     assert image is not None and image["complete"] and image["width"] > 600 and image["shown"] > 600
     assert image["src"].startswith("data:image/png;base64") and "Evidence map" in image["alt"]
-    table = report.answer_table(review)
+    table = tables.answer_table(review)
     assert facts["headers"] == ["Treatment", "Pain, 0–100", "Disability, 0–100", "Details"]
     assert facts["rows"] == [[row["modality"], row["pain_verdict"], row["disability_verdict"]]
                              for row in table.to_dict("records")]
@@ -137,7 +137,7 @@ def test_headline_page_words_agree_with_its_table(page):
     assert page.title() == "Which treatments does the evidence support?"
     page.click("text=Every answer in words")  # folded: the reader opens it
     sentences = page.locator("details:has(summary:text('Every answer in words')) tbody tr")
-    table = report.headline_table(lbp.load_review(), statements=True)
+    table = tables.headline_table(lbp.load_review(), statements=True)
     assert sentences.count() == len(table)
     assert sentences.first.is_visible()
     for i in (0, len(table) - 1):

@@ -37,7 +37,7 @@ from matplotlib import font_manager
 from matplotlib.testing.compare import compare_images
 
 import lbpevidence as lbp
-from lbpevidence import plots, report
+from lbpevidence import plots, tables
 
 BASELINE = Path(__file__).parent / "baseline"
 TOLERANCE = 2.0  # RMS, 0-255: antialiasing differences between FreeType builds stay below it
@@ -104,7 +104,7 @@ FIGURES = {
     "forest_plot": lambda r: plots.forest_plot(_effects(), rob=_rob()).figure,
     "funnel_plot": lambda r: plots.funnel_plot(_funnel()).figure,
     "rob_summary": lambda r: plots.rob_summary(_trials()).figure,
-    "rob_summary_headline": lambda r: plots.rob_summary(report.headline_trials(r)).figure,
+    "rob_summary_headline": lambda r: plots.rob_summary(tables.headline_trials(r)).figure,
 }
 
 

@@ -130,9 +130,9 @@ def test_notebooks_are_what_the_generator_writes(name, generator):
 
 def test_the_answer_comes_first_in_notebook_02():
     cells = code_cells(load("02-modality-evidence"))
-    assert cells[1].source == "report.AnswerTable(review, links=False)"
+    assert cells[1].source == "tables.AnswerTable(review, links=False)"
     assert cells[2].source == "plots.answer_map(review.headline);"
-    assert any("report.headline_table(review, words=True)" in c.source for c in cells[3:])
+    assert any("tables.headline_table(review, words=True)" in c.source for c in cells[3:])
     assert any(c.source == "plots.headline_figure(review);" for c in cells[3:])
 
 

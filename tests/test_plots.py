@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
 import lbpevidence as lbp
-from lbpevidence import plots, report
+from lbpevidence import plots, tables
 from lbpevidence.evidence import strength_order
 from lbpevidence.review import analysis_effects
 from lbpevidence.vocabulary import MODALITIES, to_0_100
@@ -415,7 +415,7 @@ def test_answer_map_rows_follow_the_strength_of_evidence(review):
     order = strength_order(review.headline)
     assert tick_labels(ax) == [MODALITIES[m].label for m in order]
     assert tick_labels(ax, "x") == ["Pain, 0–100 (95% CI)", "Disability, 0–100 (95% CI)"]
-    table = report.answer_table(review)
+    table = tables.answer_table(review)
     assert tick_labels(ax) == list(table["modality"])  # the index page's table and its figure agree
 
 
@@ -449,7 +449,7 @@ def test_answer_map_says_the_effect_the_verdict_and_the_comparison(review):
 
 
 def test_rob_summary_counts_every_category(review):
-    trials = report.headline_trials(review)
+    trials = tables.headline_trials(review)
     ax = plots.rob_summary(trials)
     labels = tick_labels(ax)
     assert labels[0] == f"All trials ({trials['key'].nunique()})"
@@ -490,7 +490,7 @@ def test_axes_level_functions_draw_on_the_given_axes(effects, review, rob2):
         lambda ax: plots.rob_traffic_light(rob2, ax=ax),
         lambda ax: plots.audit_chart(review.audit, ax=ax),
         lambda ax: plots.answer_map(review.headline, ax=ax),
-        lambda ax: plots.rob_summary(report.headline_trials(review), ax=ax),
+        lambda ax: plots.rob_summary(tables.headline_trials(review), ax=ax),
     ]
     for call in calls:
         fig, ax = plt.subplots()

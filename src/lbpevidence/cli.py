@@ -337,7 +337,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     if args.format == "text":
-        from .report import readable
+        from .tables import readable
 
         keep = ["key", "first_author", "year", "title", "modality", "design", "finding", "journal", "population",
                 "participants", "comparator", "doi", "pmid", "unverified"]
@@ -662,8 +662,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 def _cmd_summary(args: argparse.Namespace) -> int:
     """The headline table: per modality and outcome, the verdict, the certainty and the effect on 0-100."""
     from .errors import LbpEvidenceError
-    from .report import headline_table
     from .review import load_review
+    from .tables import headline_table
 
     target = Path(args.path) if args.path else None
     if _refuse_unreadable(target if target is None or target.is_dir() else target.parent):
