@@ -99,7 +99,7 @@ staying active and the others) and each main outcome (pain, disability), what th
 how large the effect is, and how sure we can be.
 
 """ + SETUP_TEXT),
-    ("code", FIRST),
+    ("code", first_cell("maps, report, tables")),
     ("md", """## The answer
 
 One row per treatment, the strongest evidence first: for pain and for disability, the *verdict* (where the
@@ -115,7 +115,7 @@ about first (usual care or no treatment, then sham, then other treatments)."""),
     ("md", """**Figure 1.** The evidence map: the same answers, one row per treatment (strongest evidence first) and one
 column per outcome. Colour is the verdict; the filled dots are the certainty of the evidence (four for high, one
 for very low); beside them the effect on 0-100 with its 95% CI, and below the comparison and the population."""),
-    ("code", "plots.answer_map(review.headline);"),
+    ("code", "maps.answer_map(review.headline);"),
     ("md", """## Every comparison
 
 For exercise, acupuncture and spinal manipulation every comparison with evidence gets its own row; the other
@@ -130,7 +130,7 @@ comes from (circle: our random-effects meta-analysis, REML with a Hartung-Knapp-
 diamond: a published review; square: a single trial). The dashed lines are the minimal important differences
 from Hayden 2021 (15 points for pain, 10 for disability). Arrow heads mark CIs that run beyond the axis. The
 comparison differs between rows (usual care, sham, another treatment): it is written above each line."""),
-    ("code", "plots.headline_figure(review);"),
+    ("code", "maps.headline_figure(review);"),
     ("md", """## In plain words
 
 Each row above as a sentence, built from its verdict and its certainty in GRADE's wording (GRADE guidelines
@@ -146,7 +146,7 @@ evidence is very uncertain* for very low. The verdicts, as the library defines t
 above. Filled circles: pooled evidence (our REML + HKSJ meta-analysis, or a published review's pooled
 estimate); open squares: trials that were not pooled (a single trial, or only the studies' conclusions); grey
 crosses: no trials. Colour is certainty; the marker's area grows with the number of studies."""),
-    ("code", "plots.evidence_map(review.headline);"),
+    ("code", "maps.evidence_map(review.headline);"),
 ]
 
 _FOREST_CAPTION = ("Forest plots of every analysis of {label} with two or more trials. Squares: trials (area "
@@ -343,10 +343,10 @@ def headline_png() -> None:
 
     matplotlib.use("Agg")
     import lbpevidence as lbp
-    from lbpevidence import plots
+    from lbpevidence import maps
 
     HEADLINE_PNG.parent.mkdir(exist_ok=True)
-    figure = plots.headline_figure(lbp.load_review())
+    figure = maps.headline_figure(lbp.load_review())
     figure.savefig(HEADLINE_PNG, dpi=100, metadata={"Software": None})
     print(f"{HEADLINE_PNG.relative_to(REPO)}")
 

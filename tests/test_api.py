@@ -58,6 +58,9 @@ PUBLIC_API = {
         'import_records', 'import_text', 'KEY_STOP_WORDS', 'make_key', 'SOURCE_PLACEHOLDERS', 'unique_key'
     ],
     "lbpevidence.latex": ['decode_latex', 'decode_many', 'needs_decoding', 'normalise_pages'],
+    "lbpevidence.maps": [
+        'answer_map', 'BASIS_MARKERS', 'CERTAINTY_DOTS', 'evidence_map', 'headline_figure', 'MAP_STYLES'
+    ],
     "lbpevidence.matching": [
         'ascii_fold', 'author_name', 'AuthorComparison', 'AuthorName', 'cell_text', 'compare_authors', 'fold',
         'JOURNAL_ABBREVIATIONS', 'journal_similarity', 'name_key', 'normalise_journal', 'normalise_title',
@@ -94,9 +97,8 @@ PUBLIC_API = {
     "lbpevidence.overrides": ['OVERRIDE_COLUMNS', 'read_overrides'],
     "lbpevidence.paths": ['bundled_refs', 'resolve_refs_file'],
     "lbpevidence.plots": [
-        'ANSWER_COLOURS', 'answer_map', 'audit_chart', 'BASIS_MARKERS', 'CERTAINTY_COLOURS', 'CERTAINTY_DOTS',
-        'evidence_map', 'figure_png', 'forest_plot', 'forest_plots', 'funnel_plot', 'headline_figure', 'MAP_STYLES',
-        'ROB_COLOURS', 'rob_summary', 'rob_traffic_light', 'VERDICT_COLOURS'
+        'ANSWER_COLOURS', 'audit_chart', 'CERTAINTY_COLOURS', 'figure_png', 'forest_plot', 'forest_plots',
+        'funnel_plot', 'ROB_COLOURS', 'rob_summary', 'rob_traffic_light', 'VERDICT_COLOURS'
     ],
     "lbpevidence.references": ['parse_bibtex', 'read_references', 'REFERENCE_COLUMNS'],
     "lbpevidence.refsio": [

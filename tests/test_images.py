@@ -1,6 +1,6 @@
 """The figures, compared with reference images: what a reader sees, pixel by pixel, within a tolerance.
 
-test_plots.py checks each figure through its artists (rows, labels, colours, gids); these tests
+test_plots.py and test_maps.py check each figure through its artists (rows, labels, colours, gids); these tests
 check the rendered picture, so that a change of layout, a clipped label or a legend drawn over
 the data fails too. Each figure is drawn under pinned settings and compared with its baseline in
 tests/baseline/ by :func:`matplotlib.testing.compare.compare_images` (RMS difference of the
@@ -37,7 +37,7 @@ from matplotlib import font_manager
 from matplotlib.testing.compare import compare_images
 
 import lbpevidence as lbp
-from lbpevidence import plots, tables
+from lbpevidence import maps, plots, tables
 
 BASELINE = Path(__file__).parent / "baseline"
 TOLERANCE = 2.0  # RMS, 0-255: antialiasing differences between FreeType builds stay below it
@@ -98,9 +98,9 @@ def _funnel() -> pd.DataFrame:
 
 #: name -> a function drawing the figure (given the bundled review): the figures readers see in the report.
 FIGURES = {
-    "answer_map": lambda r: plots.answer_map(r.headline).figure,
-    "headline_figure": lambda r: plots.headline_figure(r),
-    "evidence_map": lambda r: plots.evidence_map(r.headline).figure,
+    "answer_map": lambda r: maps.answer_map(r.headline).figure,
+    "headline_figure": lambda r: maps.headline_figure(r),
+    "evidence_map": lambda r: maps.evidence_map(r.headline).figure,
     "forest_plot": lambda r: plots.forest_plot(_effects(), rob=_rob()).figure,
     "funnel_plot": lambda r: plots.funnel_plot(_funnel()).figure,
     "rob_summary": lambda r: plots.rob_summary(_trials()).figure,
@@ -137,7 +137,7 @@ def test_the_comparison_catches_a_changed_verdict(review, tmp_path):
     row = head.index[(head["modality"] == "yoga") & (head["outcome"] == "pain") & head["primary"]][0]
     head.loc[row, "verdict"] = "important benefit"
     with pinned():
-        png = plots.figure_png(plots.answer_map(head).figure)
+        png = plots.figure_png(maps.answer_map(head).figure)
     changed = tmp_path / "answer_map_changed.png"
     changed.write_bytes(png)
     baseline = BASELINE / "answer_map.png"

@@ -77,7 +77,7 @@ def test_every_cell_after_the_first_shows_something(name):
 @pytest.mark.parametrize("name", report.NOTEBOOKS)
 def test_plot_cells_end_with_a_semicolon_and_show_one_image(name):
     for cell in code_cells(load(name)):
-        if "plots." not in cell.source.splitlines()[-1]:
+        if not any(figures in cell.source.splitlines()[-1] for figures in ("plots.", "maps.")):
             continue
         assert cell.source.rstrip().endswith(";"), cell.source
         kinds = [sorted(out.get("data", {})) for out in cell.outputs]
@@ -131,9 +131,9 @@ def test_notebooks_are_what_the_generator_writes(name, generator):
 def test_the_answer_comes_first_in_notebook_02():
     cells = code_cells(load("02-modality-evidence"))
     assert cells[1].source == "tables.AnswerTable(review, links=False)"
-    assert cells[2].source == "plots.answer_map(review.headline);"
+    assert cells[2].source == "maps.answer_map(review.headline);"
     assert any("tables.headline_table(review, words=True)" in c.source for c in cells[3:])
-    assert any(c.source == "plots.headline_figure(review);" for c in cells[3:])
+    assert any(c.source == "maps.headline_figure(review);" for c in cells[3:])
 
 
 def test_funnel_plots_only_where_egger_can_run():

@@ -1,12 +1,12 @@
-"""Figures of the review: forest, funnel, evidence map, risk-of-bias traffic light, audit chart.
+"""Figures of the analyses and the trials: forest, funnel, risk of bias, citation audit; the shared palette.
 
-The only module that imports matplotlib. The functions follow seaborn's conventions:
-axes-level functions (:func:`forest_plot`, :func:`funnel_plot`, :func:`evidence_map`,
-:func:`rob_traffic_light`, :func:`audit_chart`) draw on ``ax`` when given and return it;
-without ``ax`` they make a new figure sized to their content (a forest plot of 30 trials
-needs more height than one of 2). :func:`headline_figure` and :func:`forest_plots` are
-figure-level and return the :class:`~matplotlib.figure.Figure`. Bad arguments fail at
-once, naming the argument, the allowed values and the value received.
+With :mod:`lbpevidence.maps` (the figures of the answer), the only modules that import
+matplotlib. The functions follow seaborn's conventions: axes-level functions
+(:func:`forest_plot`, :func:`funnel_plot`, :func:`rob_summary`, :func:`rob_traffic_light`,
+:func:`audit_chart`) draw on ``ax`` when given and return it; without ``ax`` they make a new
+figure sized to their content (a forest plot of 30 trials needs more height than one of 2).
+:func:`forest_plots` is figure-level and returns the :class:`~matplotlib.figure.Figure`. Bad
+arguments fail at once, naming the argument, the allowed values and the value received.
 
 Artists carry a ``gid`` (``"study-squares"``, ``"pooled-diamond"``,
 ``"prediction-interval"``, ...) so that tests and users can find them without reading
@@ -15,11 +15,16 @@ pixels.
 Every effect is oriented as in :mod:`lbpevidence.effects`: a negative value favours the
 intervention, so the left of each x axis is "favours intervention".
 
+The colours of the review (:data:`CERTAINTY_COLOURS`, :data:`ANSWER_COLOURS`,
+:data:`ROB_COLOURS`, :data:`VERDICT_COLOURS`) are defined here once, for every figure and for
+the answer table (:class:`lbpevidence.tables.AnswerTable`), as are the helpers every figure
+uses (:func:`check_frame`, :func:`new_axes`, :func:`literal`, :func:`modality_label`).
+
 Examples
 --------
+>>> import pandas as pd
 >>> import matplotlib
 >>> matplotlib.use("Agg")
->>> import pandas as pd
 >>> effects = pd.DataFrame({"key": ["a", "b", "c"], "study": ["Ames 2001", "Burt 2005", "Cole 2010"],
 ...                         "yi": [-12.0, -4.0, -9.0], "vi": [9.0, 16.0, 6.0], "measure": "MD100"})
 >>> ax = forest_plot(effects)
@@ -31,8 +36,6 @@ True
 
 from __future__ import annotations
 
-import math
-import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -43,44 +46,29 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from .errors import check_choice, is_blank
-from .evidence import strength_order
 from .review import analysis_effects
 from .vocabulary import (
-    COLUMN_LABELS,
     COMPARISON_LABELS,
     MODALITIES,
-    OUTCOME_MIDS,
-    OUTCOMES,
     POPULATION_GROUP_LABELS,
-    VERDICTS,
     WINDOW_LABELS,
     finite,
-    interval_text,
-    is_rebuilt,
-    to_0_100,
 )
 
 __all__ = [
     "ANSWER_COLOURS",
-    "BASIS_MARKERS",
     "CERTAINTY_COLOURS",
-    "CERTAINTY_DOTS",
-    "MAP_STYLES",
     "ROB_COLOURS",
     "VERDICT_COLOURS",
-    "answer_map",
     "audit_chart",
-    "evidence_map",
     "figure_png",
     "forest_plot",
     "forest_plots",
     "funnel_plot",
-    "headline_figure",
     "rob_summary",
     "rob_traffic_light",
 ]
@@ -104,20 +92,8 @@ ANSWER_COLOURS = {
     "harm, size not judged": "#fee0b6", "benefit reported, not quantified": "#e5f5e0",
     "no benefit reported": "#d1e5f0", "no comparative estimate": "#f7f7f7",
 }
-#: GRADE certainty -> filled dots of four (GRADE's ⊕⊕⊕◯ notation).
-CERTAINTY_DOTS = {"high": 4, "moderate": 3, "low": 2, "very low": 1}
 #: Citation-audit verdict -> colour.
 VERDICT_COLOURS = {"verified": "#1a9850", "garbled": "#fdae61", "conflated": "#d73027", "not found": "#762a83"}
-#: Basis of a headline row -> marker.
-BASIS_MARKERS = {"pooled": "o", "published review": "D", "single trial": "s", "study-level only, not pooled": "x",
-                 "non-comparative": "v"}
-#: Evidence-map cell kinds -> (marker, filled, legend label).
-MAP_STYLES = {
-    "pooled": ("o", True, "pooled (our meta-analysis or a published review)"),
-    "not pooled": ("s", False, "trials but not pooled (single trial or study conclusions only)"),
-    "no trials": ("x", True, "no trials in the table"),
-}
-
 _MEASURE_LABELS = {
     "MD100": "Mean difference on a 0-100 scale",
     "MD": "Mean difference (instrument units)",
@@ -128,7 +104,8 @@ _MEASURE_LABELS = {
 }
 _METHOD_LABELS = {"REML": "REML", "DL": "DerSimonian-Laird", "PM": "Paule-Mandel", "FE": "fixed effect"}
 _CI_LABELS = {"hksj": "HKSJ", "wald": "Wald"}
-_DIRECTION = "\u2190 favours intervention  |  favours comparator \u2192"
+#: The x-axis direction of every effect (negative favours the intervention).
+DIRECTION = "\u2190 favours intervention  |  favours comparator \u2192"
 _PEDRO_ITEMS = {
     "P2": "random allocation", "P3": "concealed allocation", "P4": "baseline comparability",
     "P5": "blinded participants", "P6": "blinded therapists", "P7": "blinded assessors",
@@ -142,10 +119,11 @@ _ROB2_DOMAINS = {
 _PEDRO_LOW_RISK = 6  # grading.GradeRules.pedro_low_risk: PEDro total at or above which a trial counts as low risk
 
 
-# --- helpers ---------------------------------------------------------------------------------------
+# --- helpers every figure uses (public for lbpevidence.maps; not in __all__) ----------------------
 
 
-def _check_frame(name: str, frame: object, columns: Sequence[str]) -> pd.DataFrame:
+def check_frame(name: str, frame: object, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` when it is a DataFrame with ``columns``; else a TypeError or ValueError naming argument ``name``."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"The value for `{name}` must be a pandas DataFrame, but {type(frame).__name__} was passed.")
     missing = [c for c in columns if c not in frame.columns]
@@ -155,7 +133,8 @@ def _check_frame(name: str, frame: object, columns: Sequence[str]) -> pd.DataFra
     return frame
 
 
-def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+def new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    """``ax`` when given (it must be an Axes), else the axes of a new figure of ``size`` inches."""
     if ax is None:
         _, ax = plt.subplots(figsize=size)
     elif not isinstance(ax, Axes):
@@ -163,26 +142,23 @@ def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     return ax
 
 
-def _modality_label(term: str) -> str:
-    return MODALITIES[term].label if term in MODALITIES else _literal(str(term))
+def modality_label(term: str) -> str:
+    """A modality's label as a figure shows it: the vocabulary's words, or the term itself, :func:`literal`."""
+    return MODALITIES[term].label if term in MODALITIES else literal(str(term))
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
     """``text`` as matplotlib will show it, character for character: a '$' does not start mathtext.
 
     An author "Doe $x^$" would otherwise switch a label to mathtext, fail to parse and
     break the whole figure (at draw time, after the function returned).
 
-    >>> _literal("Doe $5 and $x^$ 2020")
+    >>> literal("Doe $5 and $x^$ 2020")
     'Doe \\\\$5 and \\\\$x^\\\\$ 2020'
     """
     if "$" not in text or not matplotlib.rcParams["text.parse_math"]:
         return text
     return text.replace("$", r"\$")
-
-
-def _certainty(value: object) -> str:
-    return value if isinstance(value, str) and value in CERTAINTY_COLOURS else "not rated"
 
 
 def figure_png(figure: Figure, dpi: int = 100) -> bytes:
@@ -275,7 +251,7 @@ def _describe(rows: pd.DataFrame) -> str:
     parts = []
     modality, outcome = one("modality"), one("outcome")
     if modality:
-        parts.append(_modality_label(modality))
+        parts.append(modality_label(modality))
     detail = outcome or ""
     comparator = one("comparator_class")
     if comparator:
@@ -356,9 +332,9 @@ def forest_plot(effects: pd.DataFrame, result: object = None, *, ax: Axes | None
     """
     check_choice("labels", labels, LABELS)
     check_choice("sort", sort, SORTS)
-    rows = _check_frame("effects", effects, ["yi", "vi"]).reset_index(drop=True)
+    rows = check_frame("effects", effects, ["yi", "vi"]).reset_index(drop=True)
     if rob is not None:
-        _check_frame("rob", rob, ["key", "category"])
+        check_frame("rob", rob, ["key", "category"])
     res = _result_dict(result, rows)
     pooled = finite(res.get("estimate"))
     tau2 = float(res["tau2"]) if finite(res.get("tau2")) and res.get("method") != "FE" else 0.0
@@ -387,11 +363,11 @@ def forest_plot(effects: pd.DataFrame, result: object = None, *, ax: Axes | None
     has_pi = _has_pi(res)
     if ax is None:
         height = 1.6 + 0.3 * (n + (2 if has_pi else 1) + 2)
-        ax = _new_axes(None, (FOREST_WIDTH, height))
+        ax = new_axes(None, (FOREST_WIDTH, height))
         ax.figure.subplots_adjust(left=FOREST_LEFT / FOREST_WIDTH, right=1 - FOREST_RIGHT / FOREST_WIDTH,
                                   top=1 - 0.8 / height, bottom=0.8 / height)
     else:
-        ax = _new_axes(ax, (FOREST_WIDTH, 4.0))
+        ax = new_axes(ax, (FOREST_WIDTH, 4.0))
     y_study = np.arange(n, 0, -1, dtype=float)  # top row first
     y_pooled, y_pi = -0.3, -1.2
     ys = np.empty(n)
@@ -459,7 +435,7 @@ def forest_plot(effects: pd.DataFrame, result: object = None, *, ax: Axes | None
             tick_labels.append("95% prediction interval")
             cell(effect_at, y_pi, f"[{pi_lo:.{digits}f}, {pi_hi:.{digits}f}]", color="#b2182b")
     else:
-        ax.text(0.5, y_pooled, _literal(str(res.get("note") or "not pooled")), transform=base, ha="center",
+        ax.text(0.5, y_pooled, literal(str(res.get("note") or "not pooled")), transform=base, ha="center",
                 va="center", fontsize=9, style="italic", color="#555555", gid="not-pooled-note")
         ticks.append(y_pooled)
         tick_labels.append("No pooled estimate")
@@ -475,12 +451,12 @@ def forest_plot(effects: pd.DataFrame, result: object = None, *, ax: Axes | None
     lo_x, hi_x = min(span), max(span)
     pad = 0.06 * (hi_x - lo_x or 1.0)
     ax.set_xlim(lo_x - pad, hi_x + pad)
-    ax.set_xlabel(f"{_MEASURE_LABELS.get(measure, measure or 'Effect')}\n{_DIRECTION}", fontsize=9)
+    ax.set_xlabel(f"{_MEASURE_LABELS.get(measure, measure or 'Effect')}\n{DIRECTION}", fontsize=9)
     ax.tick_params(axis="y", length=0, labelsize=9)
     ax.tick_params(axis="x", labelsize=8)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    heading = _literal(title) if title is not None else _describe(rows)
+    heading = literal(title) if title is not None else _describe(rows)
     methods = _methods_text(res)
     ax.set_title(f"{heading}\n{methods}" if heading else methods, loc="left", fontsize=9)
     return ax
@@ -490,7 +466,7 @@ def _row_labels(rows: pd.DataFrame, labels: str) -> list[str]:
     column = labels if labels in rows.columns else ("key" if "key" in rows.columns else None)
     if column is None:
         return [str(i) for i in rows.index]
-    return [_literal(str(v)) for v in rows[column]]
+    return [literal(str(v)) for v in rows[column]]
 
 
 def forest_plots(review: Any, modality: str, *, min_k: int = 2, rob: bool = True, labels: str = "study") -> Figure:
@@ -517,7 +493,7 @@ def forest_plots(review: Any, modality: str, *, min_k: int = 2, rob: bool = True
     if not len(chosen):
         fig, ax = plt.subplots(figsize=(FOREST_WIDTH, 1.0))
         ax.set_axis_off()
-        ax.text(0.0, 0.5, f"{_modality_label(modality)}: no analysis with {min_k} or more trials to pool.",
+        ax.text(0.0, 0.5, f"{modality_label(modality)}: no analysis with {min_k} or more trials to pool.",
                 transform=ax.transAxes, fontsize=10, style="italic", gid="no-analysis")
         return fig
     panels = []
@@ -562,9 +538,9 @@ def funnel_plot(effects: pd.DataFrame, result: object = None, ax: Axes | None = 
     """
     from .meta import egger_test
 
-    rows = _check_frame("effects", effects, ["yi", "vi"]).reset_index(drop=True)
+    rows = check_frame("effects", effects, ["yi", "vi"]).reset_index(drop=True)
     res = _result_dict(result, rows)
-    ax = _new_axes(ax, (5.5, 4.5))
+    ax = new_axes(ax, (5.5, 4.5))
     ok = _usable(rows)
     yi = pd.to_numeric(rows["yi"], errors="coerce").to_numpy(float)[ok]
     se = np.sqrt(pd.to_numeric(rows["vi"], errors="coerce").to_numpy(float)[ok])
@@ -579,7 +555,7 @@ def funnel_plot(effects: pd.DataFrame, result: object = None, ax: Axes | None = 
     ax.axvline(0, color="#bbbbbb", linewidth=0.6)
     ax.set_ylim(se_max, 0)
     measure = str(res.get("measure") or "")
-    ax.set_xlabel(f"{_MEASURE_LABELS.get(measure, measure or 'Effect')}\n{_DIRECTION}", fontsize=9)
+    ax.set_xlabel(f"{_MEASURE_LABELS.get(measure, measure or 'Effect')}\n{DIRECTION}", fontsize=9)
     ax.set_ylabel("Standard error", fontsize=9)
     egger = egger_test(rows) if len(yi) else None
     if egger is not None and egger.run:
@@ -589,269 +565,6 @@ def funnel_plot(effects: pd.DataFrame, result: object = None, ax: Axes | None = 
     ax.set_title(f"Funnel plot, k={len(yi)}: {note}", fontsize=9)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    return ax
-
-
-# --- evidence map ---------------------------------------------------------------------------------------
-
-MAP_SIZES = ("studies", "participants")
-
-
-def _map_kind(row: pd.Series | None) -> str:
-    if row is None:
-        return "no trials"
-    if row["basis"] in ("pooled", "published review"):
-        return "pooled"
-    if row["basis"] == "single trial":
-        return "not pooled"
-    evidence = row.get("evidence")
-    has = isinstance(evidence, list | tuple | np.ndarray) and len(evidence) > 0
-    return "not pooled" if has else "no trials"
-
-
-def _map_value(row: pd.Series | None, size: str) -> float:
-    if row is None:
-        return float("nan")
-    if size == "participants":
-        value = row.get("participants")
-        return float(value) if finite(value) else float("nan")
-    k = row.get("k")
-    if finite(k) and int(k) > 0:
-        return float(k)
-    evidence = row.get("evidence")
-    return float(len(evidence)) if isinstance(evidence, list | tuple | np.ndarray) and len(evidence) else float("nan")
-
-
-def evidence_map(verdicts: pd.DataFrame, ax: Axes | None = None, size: str = "studies") -> Axes:
-    """Modality x outcome grid: how much evidence there is, whether it was pooled, and how sure it is.
-
-    Parameters
-    ----------
-    verdicts : DataFrame
-        :attr:`Review.headline <lbpevidence.review.Review>` (its primary rows are shown), or
-        :attr:`Review.verdicts` / :attr:`Review.answers`, from which the primary answer per
-        modality x outcome is chosen by :mod:`lbpevidence.evidence`.
-    ax : Axes, optional
-    size : {"studies", "participants"}
-        Marker area: number of studies (``k``, or the studies named for study-level rows)
-        or participants. Cells whose size is unknown get the smallest marker.
-
-    Returns
-    -------
-    Axes
-        One row per modality (every modality the article names, plus any other in the
-        table), one column per outcome present. Filled circles are pooled evidence (our
-        meta-analysis or a published review), open squares trials that were not pooled
-        (a single trial, or only the studies' conclusions), grey crosses no trials.
-        Colour is certainty (:data:`CERTAINTY_COLOURS`).
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import lbpevidence as lbp
-    >>> ax = evidence_map(lbp.load_review().headline)
-    >>> sorted(c.get_gid() for c in ax.collections)
-    ['no trials', 'not pooled', 'pooled']
-    >>> evidence_map(lbp.load_review().headline, size="trials")
-    Traceback (most recent call last):
-    ...
-    ValueError: The value for `size` must be one of ['studies', 'participants'], but 'trials' was passed.
-    """
-    from .evidence import answers, headline
-
-    check_choice("size", size, MAP_SIZES)
-    table = _check_frame("verdicts", verdicts, ["modality", "outcome", "comparator_class", "window", "k",
-                                                "certainty", "basis"])
-    outcomes = [o for o in OUTCOMES if o in set(table["outcome"])] or ["pain", "disability"]
-    if "primary" in table.columns:
-        best = table[table["primary"].astype(bool)]
-    else:  # the primary answers only: the headline's other comparisons would overwrite them cell by cell
-        best = headline(table if "tier" in table.columns else answers(table), outcomes=outcomes) if len(table) \
-            else table.assign(primary=[])
-        best = best[best["primary"].astype(bool)]
-    cells = {(r["modality"], r["outcome"]): r for _, r in best.iterrows()}
-    present = set(table["modality"])
-    modalities = [m for m, spec in MODALITIES.items() if spec.in_article or m in present]
-    modalities += sorted(m for m in present if m not in MODALITIES)
-    ax = _new_axes(ax, (2.2 + 1.3 * len(outcomes) + 4.2, 0.9 + 0.36 * len(modalities)))
-
-    values = [_map_value(cells.get((m, o)), size) for m in modalities for o in outcomes]
-    finite = [v for v in values if np.isfinite(v)]
-    vmax = max(finite) if finite else 1.0
-
-    def area(value: float) -> float:
-        return 40.0 + 460.0 * math.sqrt(value / vmax) if np.isfinite(value) else 40.0
-
-    points: dict[str, list[tuple[float, float, float, str]]] = {kind: [] for kind in MAP_STYLES}
-    for i, modality in enumerate(modalities):
-        for j, outcome in enumerate(outcomes):
-            row = cells.get((modality, outcome))
-            kind = _map_kind(row)
-            value = _map_value(row, size)
-            colour = CERTAINTY_COLOURS[_certainty(row["certainty"]) if row is not None else "not rated"]
-            points[kind].append((j, -i, area(value) if kind != "no trials" else 40.0, colour))
-    for kind, (marker, filled, label) in MAP_STYLES.items():
-        pts = points[kind]
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-        sizes, colours = [p[2] for p in pts], [p[3] for p in pts]
-        if kind == "no trials":
-            ax.scatter(xs, ys, s=sizes, marker=marker, color="#9e9e9e", linewidths=1.2, gid=kind, label=label)
-        elif filled:
-            ax.scatter(xs, ys, s=sizes, marker=marker, c=colours, edgecolors="#333333", linewidths=0.6, gid=kind,
-                       label=label, zorder=3)
-        else:
-            ax.scatter(xs, ys, s=sizes, marker=marker, facecolors="none", edgecolors=colours, linewidths=2.0,
-                       gid=kind, label=label, zorder=3)
-    ax.set_xticks(range(len(outcomes)), [o.replace("-", " ").capitalize() for o in outcomes], fontsize=9)
-    ax.xaxis.tick_top()
-    ax.set_yticks([-i for i in range(len(modalities))], [_modality_label(m) for m in modalities], fontsize=9)
-    ax.set_xlim(-0.6, len(outcomes) - 0.4)
-    ax.set_ylim(-len(modalities) + 0.4, 0.6)
-    ax.grid(True, color="#eeeeee", linewidth=0.6)
-    ax.set_axisbelow(True)
-    for side in ax.spines.values():
-        side.set_visible(False)
-    ax.tick_params(length=0)
-
-    style_handles = [Line2D([], [], linestyle="none", marker=m, markersize=9, markeredgewidth=1.5, label=lab,
-                            markerfacecolor="#777777" if f else "none", markeredgecolor="#777777" if f else "#333333")
-                     for m, f, lab in MAP_STYLES.values()]
-    colour_handles = [Patch(facecolor=c, edgecolor="#333333", label=f"certainty: {name}")
-                      for name, c in CERTAINTY_COLOURS.items()]
-    unit = "studies" if size == "studies" else "participants"
-    examples = sorted({max(1, round(vmax / 10)), max(1, round(vmax / 2)), max(1, round(vmax))})
-    size_handles = [Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="#333333",
-                           markersize=math.sqrt(area(v)), label=f"{v:g} {unit}") for v in examples]
-    ax.legend(handles=[*style_handles, *colour_handles, *size_handles], loc="upper left", bbox_to_anchor=(1.02, 1.0),
-              fontsize=8, frameon=False, labelspacing=1.0, borderaxespad=0.0)
-    ax.set_title(f"Evidence map: marker size = {unit}, colour = certainty", fontsize=10, loc="left", pad=24)
-    return ax
-
-
-# --- the answer map ---------------------------------------------------------------------------------------
-
-
-def answer_map(headline: pd.DataFrame, ax: Axes | None = None, *,
-               outcomes: Sequence[str] = ("pain", "disability")) -> Axes:
-    """The review's answer in one figure: treatment x outcome, colour = verdict, dots = certainty.
-
-    Parameters
-    ----------
-    headline : DataFrame
-        :attr:`Review.headline <lbpevidence.review.Review>`; its primary answers are drawn.
-    ax : Axes, optional
-    outcomes : list of str
-        One column per outcome.
-
-    Returns
-    -------
-    Axes
-        One row per treatment, strongest evidence first (:func:`lbpevidence.evidence.strength_order`,
-        the order of the index page's table). Each cell holds four dots, as many of them filled
-        as the GRADE certainty has levels (:data:`CERTAINTY_DOTS`: four for high, one for very
-        low), all coloured by the verdict (:data:`ANSWER_COLOURS`); beside them the effect on
-        0-100 with its 95% CI (as printed by its source) and the verdict, and below, in grey,
-        the comparison and the population. Cells with no estimate say so.
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import lbpevidence as lbp
-    >>> ax = answer_map(lbp.load_review().headline)
-    >>> [t.get_text() for t in ax.get_yticklabels()][:2]
-    ['Exercise therapy', 'Spinal manipulation / chiropractic']
-    >>> answer_map(lbp.load_review().headline, outcomes=["pain", "mood"])
-    Traceback (most recent call last):
-    ...
-    ValueError: The value for `outcomes` must be one of ['pain', 'disability', 'responder', 'recurrence', \
-'global-improvement', 'quality-of-life', 'adverse-events', 'medication-use'], but 'mood' was passed.
-    """
-    for outcome in outcomes:
-        check_choice("outcomes", outcome, list(OUTCOMES))
-    table = _check_frame("headline", headline, ["modality", "outcome", "verdict", "certainty", "tier",
-                                                "estimate_0_100", "ci_low_0_100", "ci_high_0_100",
-                                                "comparator_class", "population"])
-    primary = table[table["primary"].astype(bool)] if "primary" in table.columns else table
-    order = strength_order(primary) if len(primary) else []
-    cells = {(r["modality"], r["outcome"]): r for r in primary.to_dict("records")}
-    n, m = len(order), len(outcomes)
-    width, height = 2.6 + 4.8 * m, 2.2 + 0.46 * max(n, 1)
-    created = ax is None
-    ax = _new_axes(ax, (width, height))
-    if created:  # room for the treatment names (left), the headings (top) and the legend (bottom)
-        ax.figure.subplots_adjust(left=2.45 / width, right=1 - 0.05 / width, top=1 - 0.75 / height,
-                                  bottom=1.25 / height)
-    filled: dict[str, list] = {"x": [], "y": [], "c": []}
-    empty: dict[str, list] = {"x": [], "y": []}
-    for i, modality in enumerate(order):
-        y = -i
-        for j, outcome in enumerate(outcomes):
-            row = cells.get((modality, outcome))
-            if row is None:
-                ax.text(j + 0.03, y, "no evidence in the table", va="center", fontsize=7.5, color="#777777",
-                        style="italic", gid="answer-none")
-                continue
-            colour = ANSWER_COLOURS.get(row["verdict"], "#bababa")
-            level = CERTAINTY_DOTS.get(row["certainty"], 0)
-            for d in range(4):
-                x = j + 0.03 + 0.032 * d
-                if d < level:
-                    filled["x"].append(x)
-                    filled["y"].append(y)
-                    filled["c"].append(colour)
-                else:
-                    empty["x"].append(x)
-                    empty["y"].append(y)
-            effect = interval_text(row["estimate_0_100"], row["ci_low_0_100"], row["ci_high_0_100"],
-                                   rebuilt=is_rebuilt(row))
-            line = f"{effect}  {row['verdict']}" if effect else f"no estimate: {row['verdict']}"
-            ax.text(j + 0.16, y + 0.16, _literal(line), va="center", fontsize=8.5, color="#222222",
-                    gid="answer-effect")
-            context = f"{row['certainty']} certainty"
-            if row["comparator_class"] not in ("any", "none"):
-                context += f"; vs {COMPARISON_LABELS.get(row['comparator_class'], row['comparator_class'])}"
-            if row["population"] not in ("any", ""):
-                context += f"; {POPULATION_GROUP_LABELS.get(row['population'], row['population'])}"
-            ax.text(j + 0.16, y - 0.01, _literal("\n".join(textwrap.wrap(context, 78))), va="top", fontsize=7,
-                    color="#555555", linespacing=1.15, gid="answer-context")
-    ax.scatter(filled["x"], filled["y"], s=42, c=filled["c"] or None, edgecolors="#333333", linewidths=0.6,
-               zorder=3, gid="certainty-filled")
-    ax.scatter(empty["x"], empty["y"], s=42, facecolors="white", edgecolors="#999999", linewidths=0.6, zorder=3,
-               gid="certainty-empty")
-    for i in range(1, n):
-        ax.axhline(-i + 0.5, color="#e5e5e5", linewidth=0.6, zorder=0)
-    for j in range(1, m):
-        ax.axvline(j - 0.02, color="#cccccc", linewidth=0.8, zorder=0)
-    ax.set_xlim(0, m)
-    ax.set_ylim(-max(n, 1) + 0.45, 0.6)
-    ax.set_xticks([j + 0.03 for j in range(m)],
-                  [COLUMN_LABELS.get(f"{o}_0_100", f"{o}, 0–100") + " (95% CI)" for o in outcomes],
-                  fontsize=10, ha="left", fontweight="bold")
-    ax.xaxis.tick_top()
-    ax.set_yticks([-i for i in range(n)], [_modality_label(t) for t in order], fontsize=9.5)
-    ax.tick_params(length=0)
-    for side in ax.spines.values():
-        side.set_visible(False)
-    present = [v for v in VERDICTS if v in set(primary["verdict"])]
-    verdict_handles = [Patch(facecolor=ANSWER_COLOURS.get(v, "#bababa"), edgecolor="#333333", label=v)
-                       for v in present]
-    certainty_handles = [tuple(Line2D([], [], linestyle="none", marker="o", markersize=6.5,
-                                      markerfacecolor="#777777" if d < dots else "white",
-                                      markeredgecolor="#333333" if d < dots else "#999999", markeredgewidth=0.6)
-                               for d in range(4)) for dots in CERTAINTY_DOTS.values()]
-    from matplotlib.legend_handler import HandlerTuple
-
-    legend = ax.legend(handles=[*verdict_handles, *certainty_handles],
-                       labels=[*present, *(f"{c} certainty" for c in CERTAINTY_DOTS)],
-                       handler_map={tuple: HandlerTuple(ndivide=None, pad=0.1)}, loc="upper left",
-                       bbox_to_anchor=(0.0, -0.01), ncol=4, fontsize=8, frameon=False, handlelength=4.2,
-                       title="colour: verdict (where the 95% CI lies against no effect and the MID); "
-                             "dots: certainty of the evidence (GRADE)", title_fontsize=8)
-    legend._legend_box.align = "left"
-    ax.set_title("The answer: effect on a 0–100 scale (95% CI), negative = less pain or disability; "
-                 "MID 15 (pain), 10 (disability)", loc="left", fontsize=9, pad=26, color="#333333")
     return ax
 
 
@@ -865,7 +578,7 @@ def rob_summary(trials: pd.DataFrame, ax: Axes | None = None, *, by: str | None 
     ----------
     trials : DataFrame
         One row per trial (and group): ``key``, ``category`` (low / some concerns / high /
-        not assessed) and the ``by`` column; :func:`lbpevidence.report.headline_trials` gives
+        not assessed) and the ``by`` column; :func:`lbpevidence.tables.headline_trials` gives
         the trials behind the headline.
     ax : Axes, optional
     by : str or None
@@ -889,7 +602,7 @@ def rob_summary(trials: pd.DataFrame, ax: Axes | None = None, *, by: str | None 
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['All trials (3)', 'Yoga (2)', 'Superficial heat (1)']
     """
-    table = _check_frame("trials", trials, ["key", "category"])
+    table = check_frame("trials", trials, ["key", "category"])
     if by is not None:
         check_choice("by", by, [c for c in table.columns if c not in ("key", "category")])
     unknown = sorted(set(table["category"]) - set(ROB_COLOURS))
@@ -900,10 +613,10 @@ def rob_summary(trials: pd.DataFrame, ax: Axes | None = None, *, by: str | None 
     if by is not None:
         rank = {t: i for i, t in enumerate(MODALITIES)}
         values = sorted(table[by].dropna().unique(), key=lambda v: (rank.get(v, 99), str(v)))
-        groups += [(_modality_label(v) if by == "modality" else _literal(str(v)), table[table[by] == v])
+        groups += [(modality_label(v) if by == "modality" else literal(str(v)), table[table[by] == v])
                    for v in values]
     n = len(groups)
-    ax = _new_axes(ax, (9.0, 1.5 + 0.38 * n))
+    ax = new_axes(ax, (9.0, 1.5 + 0.38 * n))
     for category, colour in ROB_COLOURS.items():
         lefts = [int(g["category"].isin([c for c in ROB_COLOURS if list(ROB_COLOURS).index(c)
                                          < list(ROB_COLOURS).index(category)]).sum()) for _, g in groups]
@@ -980,7 +693,7 @@ def rob_traffic_light(rob_table: pd.DataFrame, ax: Axes | None = None, *, scheme
     """
     check_choice("scheme", scheme, ROB_SCHEMES)
     check_choice("include_unassessed", include_unassessed, [True, False])
-    table = _check_frame("rob_table", rob_table, ["study"]).reset_index(drop=True)
+    table = check_frame("rob_table", rob_table, ["study"]).reset_index(drop=True)
     rob2_columns = [c for c in ("D1", "D2", "D3", "D4", "D5", "rob") if c in table.columns]
     if scheme == "auto":
         judged = any((~table[c].map(is_blank)).any() for c in rob2_columns)
@@ -1011,7 +724,7 @@ def rob_traffic_light(rob_table: pd.DataFrame, ax: Axes | None = None, *, scheme
         grid, table = grid[assessed], table[assessed]
         totals = totals[assessed] if totals is not None else None
     n, m = len(grid), len(grid.columns)
-    ax = _new_axes(ax, (2.8 + 0.45 * m + 2.2, 1.8 + 0.3 * max(n, 1)))
+    ax = new_axes(ax, (2.8 + 0.45 * m + 2.2, 1.8 + 0.3 * max(n, 1)))
     rows = np.arange(n)
     for category, colour in ROB_COLOURS.items():
         ys, xs = np.nonzero(grid.to_numpy() == category) if n else (np.array([]), np.array([]))
@@ -1069,14 +782,14 @@ def audit_chart(audit_citations_table: pd.DataFrame, ax: Axes | None = None) -> 
     >>> [t.get_text() for t in ax.texts]
     ['verified: 0 wrong fields (best match a2001)', 'garbled: 2 wrong fields: issue, pages (best match b2005)']
     """
-    table = _check_frame("audit_citations_table", audit_citations_table, ["verdict", "wrong_fields"])
+    table = check_frame("audit_citations_table", audit_citations_table, ["verdict", "wrong_fields"])
     table = table.reset_index(drop=True)
     unknown = sorted(set(table["verdict"]) - set(VERDICT_COLOURS))
     if unknown:
         raise ValueError(f"The value for `audit_citations_table` must have verdicts in {list(VERDICT_COLOURS)}, "
                          f"but {unknown} was passed.")
     n = len(table)
-    ax = _new_axes(ax, (9.5, 1.4 + 0.5 * max(n, 1)))
+    ax = new_axes(ax, (9.5, 1.4 + 0.5 * max(n, 1)))
     ys = -np.arange(n)
     wrong = [list(w) if isinstance(w, list | tuple | np.ndarray) else [] for w in table["wrong_fields"]]
     counts = np.array([len(w) for w in wrong], dtype=float)
@@ -1088,13 +801,13 @@ def audit_chart(audit_citations_table: pd.DataFrame, ax: Axes | None = None) -> 
         text += f": {', '.join(fields)}" if fields else ""
         if not is_blank(row.get("best_match")):
             text += f" (best match {row['best_match']})"
-        ax.text(max(count, 0.08) + 0.12, y, _literal(text), va="center", fontsize=8, gid="audit-annotation")
+        ax.text(max(count, 0.08) + 0.12, y, literal(text), va="center", fontsize=8, gid="audit-annotation")
     if "printed_number" in table.columns:
         labels = [f"[{int(v)}]" if finite(v) else str(k) for v, k in
                   zip(table["printed_number"], table.get("key", table["printed_number"]), strict=True)]
     else:
         labels = [str(k) for k in table.get("key", pd.Series(range(1, n + 1)))]
-    ax.set_yticks(ys, [_literal(label) for label in labels], fontsize=9)
+    ax.set_yticks(ys, [literal(label) for label in labels], fontsize=9)
     ax.set_ylim(-max(n, 1) + 0.4, 0.6)
     ax.set_xlim(0, _AUDIT_FIELDS + 0.2)
     ax.set_xticks(range(_AUDIT_FIELDS + 1))
@@ -1110,95 +823,3 @@ def audit_chart(audit_citations_table: pd.DataFrame, ax: Axes | None = None) -> 
     return ax
 
 
-# --- headline figure ------------------------------------------------------------------------------------
-
-
-def headline_figure(review: Any, *, outcomes: Sequence[str] = ("pain", "disability"),
-                    xlim: tuple[float, float] = (-45.0, 25.0)) -> Figure:
-    """The review in one figure: for each modality and outcome, the best evidence on a 0-100 scale.
-
-    One panel per outcome, one row per modality (every modality the article names).
-    Each row is the :attr:`Review.headline <lbpevidence.review.Review>` evidence: the
-    effect on a 0-100 scale (a mean difference rescaled to 0-100, or an SMD times a
-    typical SD) with its 95% CI, coloured by certainty and marked by basis (our pooled
-    analysis, a published review, a single trial). Rows with no estimate say so. Dashed
-    lines are the minimal important differences (15 points for pain, 10 for disability;
-    Hayden 2021). CIs beyond ``xlim`` end in an arrow head.
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import lbpevidence as lbp
-    >>> fig = headline_figure(lbp.load_review())
-    >>> [ax.get_title() for ax in fig.axes]
-    ['Pain', 'Disability']
-    """
-    for outcome in outcomes:
-        check_choice("outcomes", outcome, list(OUTCOMES))
-    head = review.headline
-    present = set(head["modality"])
-    modalities = [m for m, spec in MODALITIES.items() if spec.in_article or m in present]
-    n = len(modalities)
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes) + 2.2, 1.9 + 0.36 * n), sharey=True,
-                             squeeze=False)
-    axes = axes[0]
-    lo_x, hi_x = xlim
-    for ax, outcome in zip(axes, outcomes, strict=True):
-        primary = head["primary"].astype(bool) if "primary" in head.columns else True
-        rows = head[(head["outcome"] == outcome) & primary].set_index("modality")
-        for i, modality in enumerate(modalities):
-            y = -i
-            if modality not in rows.index:
-                ax.text(0.02, y, "no evidence in the table", va="center", fontsize=7, color="#777777",
-                        style="italic", transform=blended_transform_factory(ax.transAxes, ax.transData))
-                continue
-            row = rows.loc[modality]
-            measure = row["measure"]
-            est = to_0_100(measure, outcome, row["estimate"])
-            colour = CERTAINTY_COLOURS[_certainty(row["certainty"])]
-            if not np.isfinite(est):
-                ax.text(0.02, y, f"no estimate: {row['verdict']}", va="center", fontsize=7, color="#777777",
-                        style="italic", transform=blended_transform_factory(ax.transAxes, ax.transData),
-                        gid="no-estimate")
-                continue
-            low, high = to_0_100(measure, outcome, row["ci_low"]), to_0_100(measure, outcome, row["ci_high"])
-            ax.plot([max(low, lo_x), min(high, hi_x)], [y, y], color=colour, linewidth=2.2, solid_capstyle="butt",
-                    gid="headline-ci")
-            for end, limit, marker in ((low, lo_x, "<"), (high, hi_x, ">")):
-                if end < limit if marker == "<" else end > limit:
-                    ax.plot([limit], [y], marker=marker, color=colour, markersize=6, gid="ci-clipped")
-            marker = BASIS_MARKERS.get(row["basis"], "o")
-            ax.plot([min(max(est, lo_x), hi_x)], [y], marker=marker, markersize=8, color=colour,
-                    markeredgecolor="#222222", linestyle="none", zorder=3, gid=f"basis-{row['basis']}")
-            k = int(row["k"]) if finite(row["k"]) else 0
-            note = f"{COMPARISON_LABELS.get(row['comparator_class'], row['comparator_class'])}"
-            note += f", k={k}" if k else ""
-            ax.text(max(low, lo_x), y + 0.22, note, va="bottom", ha="left", fontsize=6.5, color="#555555",
-                    gid="headline-note")
-        mid = OUTCOME_MIDS.get(outcome)
-        if mid:
-            ax.axvline(-mid, color="#444444", linestyle="--", linewidth=0.9, gid="mid-line")
-            ax.text(-mid, 0.9, f"MID \u2212{mid:g}", ha="center", fontsize=7, color="#444444")
-        ax.axvline(0, color="#222222", linewidth=0.8)
-        ax.set_xlim(lo_x, hi_x)
-        ax.set_ylim(-n + 0.4, 1.3)
-        ax.set_title(OUTCOMES[outcome].term.capitalize() if outcome in OUTCOMES else outcome, fontsize=11)
-        ax.set_xlabel(f"Effect on a 0-100 scale (95% CI)\n{_DIRECTION}", fontsize=8)
-        ax.grid(True, axis="x", color="#eeeeee")
-        ax.set_axisbelow(True)
-        ax.tick_params(axis="y", length=0)
-        for side in ("top", "right", "left"):
-            ax.spines[side].set_visible(False)
-    axes[0].set_yticks([-i for i in range(n)], [_modality_label(m) for m in modalities], fontsize=9)
-    certainty = [Patch(facecolor=c, label=name) for name, c in CERTAINTY_COLOURS.items()]
-    basis = [Line2D([], [], linestyle="none", marker=m, markersize=7, color="#777777", markeredgecolor="#222222",
-                    label={"study-level only, not pooled": "no estimate (study conclusions only)"}.get(b, b))
-             for b, m in BASIS_MARKERS.items() if b != "study-level only, not pooled"]
-    mid_handle = [Line2D([], [], color="#444444", linestyle="--", label="minimal important difference (Hayden 2021)")]
-    fig.legend(handles=[*certainty, *basis, *mid_handle], loc="lower center", ncol=5, fontsize=8, frameon=False,
-               title="certainty of evidence (colour) and basis (marker)", title_fontsize=8)
-    fig.suptitle("Which treatments help low back pain, and how sure can we be?", fontsize=12, x=0.02, ha="left")
-    fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.75 / (1.9 + 0.36 * n), bottom=1.45 / (1.9 + 0.36 * n),
-                        wspace=0.08)
-    return fig

@@ -359,12 +359,12 @@ def index_page(review: Any, pages: list[tuple[str, str, str]] = (), facts: str =
     """The report's first page: the evidence map, the answer table (one row per treatment) and the pages.
 
     ``pages`` are ``(file, title, summary)`` of the notebook pages. The figure is
-    :func:`lbpevidence.plots.answer_map` as an embedded PNG; the table
+    :func:`lbpevidence.maps.answer_map` as an embedded PNG; the table
     :class:`~lbpevidence.tables.AnswerTable`.
     """
-    from . import plots
+    from .maps import answer_map
+    from .plots import figure_png
 
-    figure = plots.answer_map(review.headline).figure
-    png = plots.figure_png(figure)
+    png = figure_png(answer_map(review.headline).figure)
     legend = display_table(verdict_legend(), summary="What the verdicts mean")._repr_html_()
     return _index_html(list(pages), facts, AnswerTable(review)._repr_html_(), png, legend)
