@@ -770,6 +770,19 @@ def _command(sub, name: str, help: str, description: str):
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def _printing_command(sub, name: str, help: str, description: str, path_help: str, func,
+                      options: dict[str, dict] | None = None) -> argparse.ArgumentParser:
+    """A command that prints a table: PATH, --format text|markdown|csv|json, its own ``options``, --width."""
+    command = _command(sub, name, help, description)
+    command.add_argument("path", nargs="?", help=path_help)
+    command.add_argument("--format", choices=["text", "markdown", "csv", "json"], default="text")
+    for flag, settings in (options or {}).items():
+        command.add_argument(flag, **settings)
+    _width_option(command)
+    command.set_defaults(func=func)
+    return command
+
+
 def _width_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=_positive_width, metavar="N",
                         help=f"characters per line of the text format (default: the terminal's width, or "
@@ -805,16 +818,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="rules for a .bib file (default: studies; article.bib: printed)")
     validate.set_defaults(func=_cmd_validate)
 
-    formats = ["text", "markdown", "csv", "json"]
-    table = _command(sub, "table", "print the reference table",
-                     "Print the reference table (studies.bib), one row per publication. The text format fits the "
-                     "terminal; markdown, csv and json keep every column at full width, for files.")
-    table.add_argument("path", nargs="?", help="studies.bib or refs/ folder (default: the bundled refs/)")
-    table.add_argument("--format", choices=formats, default="text")
-    table.add_argument("--columns", help="comma-separated columns (default: a readable selection)")
-    table.add_argument("--schema", choices=["studies", "printed", "bibliography"])
-    _width_option(table)
-    table.set_defaults(func=_cmd_table)
+    _printing_command(sub, "table", "print the reference table",
+                      "Print the reference table (studies.bib), one row per publication. The text format fits the "
+                      "terminal; markdown, csv and json keep every column at full width, for files.",
+                      "studies.bib or refs/ folder (default: the bundled refs/)", _cmd_table,
+                      {"--columns": {"help": "comma-separated columns (default: a readable selection)"},
+                       "--schema": {"choices": ["studies", "printed", "bibliography"]}})
 
     add = _command(sub, "add", "import records from a .bib/.ris/.nbib export into studies.bib",
                    "Import records from a PubMed (.nbib), RIS or BibTeX export, refuse duplicates (unless --force), "
@@ -838,14 +847,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--dry-run", action="store_true", help="show the entries that would be written; write nothing")
     add.set_defaults(func=_cmd_add)
 
-    audit = _command(sub, "audit", "audit the article's printed citations (and its claims); exit 0 unless the input "
-                                   "is invalid",
-                     "Compare the article's printed citations with the verified records, field by field, and its "
-                     "claims with the evidence. Exit 0 whatever the verdicts; 1 only on invalid input.")
-    audit.add_argument("path", nargs="?", help="article.bib or refs/ folder (default: the bundled refs/)")
-    audit.add_argument("--format", choices=formats, default="text")
-    _width_option(audit)
-    audit.set_defaults(func=_cmd_audit)
+    _printing_command(sub, "audit", "audit the article's printed citations (and its claims); exit 0 unless the input "
+                                    "is invalid",
+                      "Compare the article's printed citations with the verified records, field by field, and its "
+                      "claims with the evidence. Exit 0 whatever the verdicts; 1 only on invalid input.",
+                      "article.bib or refs/ folder (default: the bundled refs/)", _cmd_audit)
 
     diff = _command(sub, "diff", "how pooled estimates, certainty and verdicts moved since a base version",
                     "Compare the review of a refs/ folder with the review of a base version: every answer "
@@ -857,15 +863,12 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=["markdown", "json"], default="markdown")
     diff.set_defaults(func=_cmd_diff)
 
-    summary = _command(sub, "summary", "the headline: per treatment and outcome, the verdict and how sure",
-                       "Print the headline: per treatment and outcome (pain, disability), what the best evidence "
-                       "shows (the verdict), how sure (the certainty, and who rated it) and the effect on a 0-100 "
-                       "scale with its 95% CI. The text format fits the terminal; markdown, csv and json keep every "
-                       "column at full width, for files.")
-    summary.add_argument("path", nargs="?", help="refs/ folder (default: the bundled refs/)")
-    summary.add_argument("--format", choices=formats, default="text")
-    _width_option(summary)
-    summary.set_defaults(func=_cmd_summary)
+    _printing_command(sub, "summary", "the headline: per treatment and outcome, the verdict and how sure",
+                      "Print the headline: per treatment and outcome (pain, disability), what the best evidence "
+                      "shows (the verdict), how sure (the certainty, and who rated it) and the effect on a 0-100 "
+                      "scale with its 95% CI. The text format fits the terminal; markdown, csv and json keep every "
+                      "column at full width, for files.",
+                      "refs/ folder (default: the bundled refs/)", _cmd_summary)
 
     report = _command(sub, "report", "execute the notebooks and write the HTML report (index.html)",
                       "Execute the review's notebooks on a refs/ folder and write the HTML report: index.html (the "
