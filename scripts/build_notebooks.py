@@ -219,8 +219,8 @@ with the evidence that answers it. Evidence from randomised trials starts at *hi
 for each serious problem: **risk of bias** (more than half of the weight from trials at high risk or unclear
 risk; a trial no one assessed counts as unclear, and the reason says how many), **inconsistency** (I² of 50% or
 more with a prediction interval that crosses no effect), **imprecision** (rated against the thresholds the 95% CI
-crosses: the MID costs one level, no effect and the MID two, both MIDs three; a CI that crosses none still costs
-one level below 400 participants) and **publication bias** (Egger's test, with 10 trials or more). Human
+crosses: the MID costs one level, no effect and the MID two, both MIDs three; fewer than 400 participants, or
+none reported, cost one more, at most three) and **publication bias** (Egger's test, with 10 trials or more). Human
 judgements, such as indirectness, come from refs/overrides.csv and are shown next to the rule-based rating.
 Published reviews keep the certainty their authors gave; where they gave none we rate the published estimate
 ourselves, counting its unseen risk of bias as unclear. Verdicts place the CI against no effect and the MID

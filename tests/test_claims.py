@@ -232,13 +232,18 @@ def test_keys_given_as_text_are_split():
     assert result["reason"].startswith("The claim says it helps, but the evidence favours the comparator.")
 
 
-def test_outcome_any_is_judged_on_pain_first():
+def test_outcome_any_is_judged_on_the_strongest_outcome_then_pain():
     rows = [evidence_row(outcome="disability", certainty="high"), evidence_row(outcome="pain", certainty="low"),
             evidence_row(modality="yoga", certainty="high")]
     result = judge([claim(outcome="any")], rows).iloc[0]
-    assert (result["evidence_outcome"], result["rows_considered"]) == ("pain", 1)
+    assert (result["evidence_outcome"], result["rows_considered"]) == ("pain", 1)  # same tier: pain first
     only_disability = judge([claim(outcome="any")], rows[:1]).iloc[0]
     assert only_disability["evidence_outcome"] == "disability"
+    # pain rests on two trials (tier 3), disability on three (tier 2): disability answers
+    stronger = [evidence_row(outcome="pain", k=2, verdict="insufficient evidence", certainty="very low"),
+                evidence_row(outcome="disability", k=3, verdict="benefit, possibly important", certainty="low")]
+    result = judge([claim(outcome="any")], stronger).iloc[0]
+    assert (result["evidence_outcome"], result["verdict"]) == ("disability", "supported")
 
 
 def test_every_bundled_claim_gets_a_verdict():

@@ -224,9 +224,10 @@ def test_inconsistency(i2, pi, expected_down):
     (67, (-25, -15), 0),     # 3 x 134 = 402 participants: above 400, CI beyond the MID
     (66, (-25, -15), 1),     # 396: below the optimal information size
     (67, (-25, -14), 1),     # the CI crosses the MID (15)
-    (66, (-25, -14), 1),     # crossing a threshold already costs the level; OIS is not added
+    (66, (-25, -14), 2),     # both criteria: the CI crosses the MID and 396 < 400
     (67, (-25, 0.5), 2),     # CI includes no effect and the MID
     (67, (-25, 16), 3),      # and the MID for harm
+    (66, (-25, 16), 3),      # never more than three
 ])
 def test_imprecision_against_the_thresholds_then_the_information_size(n_per_arm, ci, expected_down):
     row = graded(trials(n=n_per_arm), pooled(ci=ci), references(["t0", "t1", "t2"]))

@@ -87,18 +87,19 @@ PUBLISHED = [
     # Start high; -1 risk of bias (the review's judgements are not in the table: unclear); imprecision as noted.
     Printed("tai-chi", "pain", "zou2019mindful", 96, (-0.75, -1.05, -0.46), None, None, "",
             "https://pmc.ncbi.nlm.nih.gov/articles/PMC6571780", "abstract, Results (tai chi subgroup)", "mixed",
-            "chronic", (-0.75, -1.05, -0.46), "benefit, possibly important", "low", "lbpevidence (GRADE rules)",
-            "SMD; crosses -0.562: imprecision -1; with risk of bias -1: low"),
+            "chronic", (-0.75, -1.05, -0.46), "benefit, possibly important", "very low", "lbpevidence (GRADE rules)",
+            "SMD; crosses -0.562 and participants not reported: imprecision -2; with risk of bias -1: very low"),
     Printed("mindfulness", "pain", "anheyer2017mindfulness", 99, (-0.96, -1.64, -0.34), 4, None, "",
             "https://www.metajournal.com/articles/944926/mindfulness-based-stress-reduction-treating-low-back-pain-"
             "systematic-review", "abstract, Data synthesis", "inactive", "mixed", (-9.6, -16.4, -3.4),
-            "benefit, possibly important", "low", "lbpevidence (GRADE rules)",
-            "0-10 scale x 10; crosses -15: imprecision -1; risk of bias -1: low"),
+            "benefit, possibly important", "very low", "lbpevidence (GRADE rules)",
+            "0-10 scale x 10; crosses -15 and participants not reported: imprecision -2; risk of bias -1"),
     Printed("heat", "pain", "french2006superficial", 105, (1.06, 0.68, 1.45), 2, 258, "",
             "https://cochranelibrary.com/cdsr/doi/10.1002/14651858.CD004750.pub2/full?highlightAbstract=heat%7Cpain"
             "%7Clow%7Cfour%7Cfor%7Cwithdrawn%7Cback", "abstract, Main results", "sham", "acute",
-            (-21.2, -29.0, -13.6), "benefit, possibly important", "low", "lbpevidence (GRADE rules)",
-            "pain relief 0-5, higher is better: x 20 and negated; crosses -15: imprecision -1; risk of bias -1"),
+            (-21.2, -29.0, -13.6), "benefit, possibly important", "very low", "lbpevidence (GRADE rules)",
+            "pain relief 0-5, higher is better: x 20 and negated; crosses -15 and 258 < 400 participants: "
+            "imprecision -2; risk of bias -1"),
     Printed("stay-active", "pain", "dahm2010advice", 112, (0.22, 0.02, 0.41), 2, 401, "",
             "https://cochranelibrary.com/cdsr/doi/10.1002/14651858.CD007612.pub2//th", "abstract, Main results",
             "active", "acute", (-0.22, -0.41, -0.02), "benefit below MID", "moderate", "lbpevidence (GRADE rules)",

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 import lbpevidence as lbp
 from lbpevidence import maps, plots, tables
 from lbpevidence.evidence import strength_order
-from lbpevidence.vocabulary import MODALITIES, to_0_100
+from lbpevidence.vocabulary import CERTAINTY_LEVELS, MODALITIES, to_0_100
 from test_plots import by_gid, legend_texts, tick_labels
 
 ARTICLE_MODALITIES = [spec.label for spec in MODALITIES.values() if spec.in_article]
@@ -61,7 +61,7 @@ def test_evidence_map_three_kinds_look_different(review):
     labels = legend_texts(ax.get_legend())
     assert [label for label in labels if label in {s[2] for s in maps.MAP_STYLES.values()}] == \
         [s[2] for s in maps.MAP_STYLES.values()]
-    assert [f"certainty: {c}" for c in plots.CERTAINTY_COLOURS] == [t for t in labels if t.startswith("certainty")]
+    assert [f"certainty: {c}" for c in CERTAINTY_LEVELS] == [t for t in labels if t.startswith("certainty")]
 
 
 def test_evidence_map_cell_kinds_follow_the_basis(review):
@@ -116,7 +116,7 @@ def test_headline_figure(review):
         assert {line.get_gid() for line in points} == {f"basis-{b}" for b in rows[finite]["basis"]}
         assert len(by_gid(ax, "no-estimate")) == int((~finite).sum())
     labels = legend_texts(fig.legends[0])
-    assert all(c in labels for c in plots.CERTAINTY_COLOURS)
+    assert all(c in labels for c in CERTAINTY_LEVELS) and "not rated" not in labels
     assert "minimal important difference (Hayden 2021)" in labels
 
 

@@ -37,8 +37,8 @@ answers, strongest first (the order of the report's first page); it chooses noth
 **Claims** are matched by population: a claim about chronic pain is judged on chronic-pain
 evidence, one about acute pain on acute or subacute evidence; only when none exists on evidence
 from mixed populations (said in the row). A claim about no particular population (``mixed``) is
-judged on the primary answer across populations. A claim about "any" outcome is judged on pain,
-else disability, else the first outcome in vocabulary order.
+judged on the primary answer across populations. A claim about "any" outcome is judged on the
+outcome whose primary answer rests on the strongest tier (pain before disability on a tie).
 """
 
 from __future__ import annotations
@@ -265,12 +265,15 @@ def for_claim(answer_table: pd.DataFrame, modality: str, outcome: str,
     """The answer a claim is judged on: ``(row or None, rows considered, note)``.
 
     ``population`` is the claim's population term (``acute``, ``chronic``, ``mixed``, ...);
-    ``outcome`` a term or ``any``. ``note`` says when evidence from mixed populations stood in.
+    ``outcome`` a term or ``any``: then the primary answer of each outcome competes, and the one
+    resting on the strongest tier answers (pain before disability on a tie). ``note`` says when
+    evidence from mixed populations stood in.
     """
     mine = answer_table[answer_table["modality"] == modality]
     order: Sequence[str] = [outcome] if outcome != "any" else [o for o in OUTCOMES if o in set(mine["outcome"])]
     group = POPULATION_GROUPS.get(population, "")
-    for candidate_outcome in order:
+    found = []
+    for position, candidate_outcome in enumerate(order):
         rows = mine[mine["outcome"] == candidate_outcome]
         note = ""
         if group in _CLAIM_POPULATIONS:
@@ -283,5 +286,8 @@ def for_claim(answer_table: pd.DataFrame, modality: str, outcome: str,
             rows = matching
         best = choose(rows)
         if best is not None:
-            return best, rows, note
-    return None, mine.iloc[0:0], ""
+            found.append((tier(best), position, best, rows, note))
+    if not found:
+        return None, mine.iloc[0:0], ""
+    _, _, best, rows, note = min(found, key=lambda item: item[:2])
+    return best, rows, note

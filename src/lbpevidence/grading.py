@@ -48,6 +48,7 @@ from .vocabulary import (
     MODALITIES,
     POPULATION_GROUP_LABELS,
     mid_for,
+    natural_scale,
     scale_limit,
     statement,
     to_0_100,
@@ -419,16 +420,21 @@ def _participants(rows: pd.DataFrame, references: pd.DataFrame | None) -> tuple[
 
 def _imprecision(judgement: Judgement, participants: int | None, approximate: bool, rules: GradeRules,
                  reasons: list[str]) -> int:
-    """Levels lost for imprecision: the thresholds the CI crosses, else the optimal information size."""
+    """Levels lost for imprecision: one per threshold the CI crosses, and one below the optimal information size.
+
+    GRADE rates imprecision on two criteria (GRADE handbook, 5.1): the CI against the thresholds,
+    and the optimal information size. A small body of evidence whose CI also crosses a threshold
+    loses a level for each, up to three.
+    """
     levels = judgement.imprecision
     if levels:
         crossed = " and ".join(judgement.crossed)
         reasons.append(f"imprecision: the CI includes {crossed}, {levels} level{'s' if levels > 1 else ''}")
-    elif participants is None:
-        levels = 1
+    if participants is None:
+        levels += 1
         reasons.append("imprecision: participants not reported, so the optimal information size cannot be checked")
     elif participants < rules.ois_participants:
-        levels = 1
+        levels += 1
         about = "about " if approximate else ""
         reasons.append(f"imprecision: {about}{participants} participants, below the optimal information size "
                        f"({rules.ois_participants})")
@@ -835,13 +841,10 @@ def _format_effect(row: pd.Series) -> str:
     if not np.isfinite(row["estimate"]):
         return ""
     unit = {"MD100": " points (0-100)", "SMD": " SD", "MD": " points"}.get(row["measure"], "")
-    if row["measure"] in ("RR", "OR"):
-        # oriented: negative favours the intervention; for good events the natural ratio is exp(-yi)
-        est, low, high = (math.exp(-row["estimate"]), math.exp(-row["ci_high"]), math.exp(-row["ci_low"]))
-        if row["outcome"] not in ("responder", "global-improvement"):
-            est, low, high = (math.exp(row["estimate"]), math.exp(row["ci_low"]), math.exp(row["ci_high"]))
+    est, low, high = natural_scale(row["measure"], row["outcome"], row["estimate"], row["ci_low"], row["ci_high"])
+    if row["measure"] in ("RR", "OR", "RD"):
         return f"{row['measure']} {est:.2f} ({low:.2f} to {high:.2f})"
-    return f"{row['measure']} {row['estimate']:.1f} ({row['ci_low']:.1f} to {row['ci_high']:.1f}){unit}"
+    return f"{row['measure']} {est:.1f} ({low:.1f} to {high:.1f}){unit}"
 
 
 SOF_COLUMNS = ["outcome", "population", "comparison", "window", "studies", "participants", "effect", "effect_0_100",

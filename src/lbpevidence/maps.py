@@ -51,6 +51,7 @@ from .plots import (
     new_axes,
 )
 from .vocabulary import (
+    CERTAINTY_LEVELS,
     COLUMN_LABELS,
     COMPARISON_LABELS,
     MODALITIES,
@@ -215,8 +216,8 @@ def evidence_map(verdicts: pd.DataFrame, ax: Axes | None = None, size: str = "st
     style_handles = [Line2D([], [], linestyle="none", marker=m, markersize=9, markeredgewidth=1.5, label=lab,
                             markerfacecolor="#777777" if f else "none", markeredgecolor="#777777" if f else "#333333")
                      for m, f, lab in MAP_STYLES.values()]
-    colour_handles = [Patch(facecolor=c, edgecolor="#333333", label=f"certainty: {name}")
-                      for name, c in CERTAINTY_COLOURS.items()]
+    colour_handles = [Patch(facecolor=CERTAINTY_COLOURS[name], edgecolor="#333333", label=f"certainty: {name}")
+                      for name in CERTAINTY_LEVELS]  # every answer is rated: "not rated" is never drawn
     unit = "studies" if size == "studies" else "participants"
     examples = sorted({max(1, round(vmax / 10)), max(1, round(vmax / 2)), max(1, round(vmax))})
     size_handles = [Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="#333333",
@@ -435,7 +436,7 @@ def headline_figure(review: Any, *, outcomes: Sequence[str] = ("pain", "disabili
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
     axes[0].set_yticks([-i for i in range(n)], [modality_label(m) for m in modalities], fontsize=9)
-    certainty = [Patch(facecolor=c, label=name) for name, c in CERTAINTY_COLOURS.items()]
+    certainty = [Patch(facecolor=CERTAINTY_COLOURS[name], label=name) for name in CERTAINTY_LEVELS]
     basis = [Line2D([], [], linestyle="none", marker=m, markersize=7, color="#777777", markeredgecolor="#222222",
                     label={"study-level only, not pooled": "no estimate (study conclusions only)"}.get(b, b))
              for b, m in BASIS_MARKERS.items() if b != "study-level only, not pooled"]

@@ -57,6 +57,7 @@ from .vocabulary import (
     interval_text,
     is_rebuilt,
     mid_for,
+    natural_scale,
     number_text,
     to_0_100,
 )
@@ -741,20 +742,15 @@ def _effect_words(row: dict) -> str:
     """The effect in words: on 0-100 where it has a 0-100 form, with the scale it was analysed on.
 
     '−4 (−6 to −2) points on 0–100'; an SMD as '−3.5 (−7.1 to 0.0) on 0–100 (SMD −0.2 (−0.4 to 0.0))';
-    a ratio as 'RR 1.58 (1.10 to 2.27)' (for a good event, such as responding, above 1 favours the
-    treatment).
+    a ratio or a risk difference on its natural scale (:func:`lbpevidence.vocabulary.natural_scale`:
+    for a good event, such as responding, RR above 1 and RD above 0 favour the treatment).
     """
-    import math
-
     measure = row["measure"]
     if not finite(row["estimate"]):
         return ""
     rebuilt = is_rebuilt(row)
-    if measure in ("RR", "OR"):
-        # oriented: negative favours the intervention; for good events the natural ratio is exp(-yi)
-        good = row["outcome"] in ("responder", "global-improvement")
-        est, low, high = ((math.exp(-row["estimate"]), math.exp(-row["ci_high"]), math.exp(-row["ci_low"])) if good
-                          else (math.exp(row["estimate"]), math.exp(row["ci_low"]), math.exp(row["ci_high"])))
+    if measure in ("RR", "OR", "RD"):
+        est, low, high = natural_scale(measure, row["outcome"], row["estimate"], row["ci_low"], row["ci_high"])
         return f"{measure} {interval_text(est, low, high, digits=2, rebuilt=rebuilt)}"
     text = interval_text(row["estimate"], row["ci_low"], row["ci_high"], digits=_digits(measure), rebuilt=rebuilt)
     if measure == "MD100":

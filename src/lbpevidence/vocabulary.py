@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -768,6 +769,35 @@ def to_0_100(measure: str, outcome: str, value: object) -> float:
     if measure == "SMD" and outcome in TYPICAL_SD_0_100:
         return number * TYPICAL_SD_0_100[outcome]
     return float("nan")
+
+
+#: Outcomes whose events are good (responding): a risk ratio above 1 favours the treatment.
+GOOD_EVENT_OUTCOMES = frozenset(i.outcome for i in INSTRUMENTS.values() if i.kind == "binary" and not i.lower_is_better)
+
+
+def natural_scale(measure: str, outcome: str, estimate: float, low: float, high: float) -> tuple[float, float, float]:
+    """An oriented effect (negative favours the treatment) back on the scale readers know.
+
+    Ratios (RR, OR) are exponentiated; for a good event (a responder) the orientation is undone,
+    so that a ratio above 1, or a positive risk difference, favours the treatment, as papers print
+    them. Mean differences and SMDs stay oriented (negative = less pain or disability).
+
+    Examples
+    --------
+    >>> import math
+    >>> [round(v, 2) for v in natural_scale("RR", "responder", -math.log(1.58), -math.log(2.27), -math.log(1.10))]
+    [1.58, 1.1, 2.27]
+    >>> natural_scale("RD", "responder", -0.2, -0.27, -0.13), natural_scale("RD", "adverse-events", 0.1, 0.0, 0.2)
+    ((0.2, 0.13, 0.27), (0.1, 0.0, 0.2))
+    """
+    good = outcome in GOOD_EVENT_OUTCOMES
+    if measure in ("RR", "OR"):
+        if good:
+            return math.exp(-estimate), math.exp(-high), math.exp(-low)
+        return math.exp(estimate), math.exp(low), math.exp(high)
+    if measure == "RD" and good:
+        return -estimate, -high, -low
+    return estimate, low, high
 
 
 def scale_limit(measure: str, outcome: str, instrument: str | None = None) -> float:
