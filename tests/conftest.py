@@ -75,3 +75,20 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def review():
+    """The review of the bundled refs/ (load_review caches it: every test sees the same object)."""
+    import lbpevidence as lbp
+
+    return lbp.load_review()
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure a test opened (figure tests: ``pytestmark``)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -30,13 +30,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 from matplotlib import font_manager
 from matplotlib.testing.compare import compare_images
 
-import lbpevidence as lbp
 from lbpevidence import maps, plots, tables
 
 BASELINE = Path(__file__).parent / "baseline"
@@ -54,15 +52,7 @@ def pinned():
         yield
 
 
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def review():
-    return lbp.load_review()
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def test_the_pinned_font_is_matplotlibs_own():

@@ -20,15 +20,7 @@ from test_plots import by_gid, legend_texts, tick_labels
 ARTICLE_MODALITIES = [spec.label for spec in MODALITIES.values() if spec.in_article]
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def review():
-    return lbp.load_review()
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 # --- evidence map ----------------------------------------------------------------------------------------

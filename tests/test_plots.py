@@ -20,16 +20,7 @@ import lbpevidence as lbp
 from lbpevidence import maps, plots, tables
 from lbpevidence.review import analysis_effects
 
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def review():
-    return lbp.load_review()
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 @pytest.fixture
